@@ -1,0 +1,175 @@
+"""The catalog (units, metrics, rates, reporting regimes) loaded from the CSV files beside it.
+
+Changing a metric, a unit or a deadline is an edit of ``catalog/*.csv``, not of code.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CATALOG_DIR = Path(__file__).with_name("catalog")
+FAR_PAST = dt.date(1900, 1, 1)
+FAR_FUTURE = dt.date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    unit_type: str
+    level: str  # province | district | commune
+    kind: str  # province | district | agency | commune
+    parent_code: str
+    valid_from: dt.date
+    valid_to: dt.date
+    successor_code: str
+
+    @property
+    def key(self) -> str:
+        """Stable key of this version of the unit: GSO codes are reused for new areas."""
+        return f"{self.code}@{self.valid_from.isoformat()}"
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    label: str
+    unit_of_measure: str
+    regime: str
+    required_units: tuple[str, ...]
+    value_kind: str  # integer | decimal | flag | grade
+    aggregation: str  # sum | value
+    may_be_blank: bool
+
+    def required_for(self, unit: Unit) -> bool:
+        return unit.code in self.required_units or unit.kind in self.required_units
+
+
+@dataclass(frozen=True)
+class Rate:
+    code: str
+    label: str
+    numerator: str
+    denominator: str  # a metric code, or "expected:<metric>" = units expected to report it
+
+
+@dataclass(frozen=True)
+class Regime:
+    code: str
+    label: str
+    period_type: str  # quarter | year
+    window_start_month_offset: int
+    window_start_day: int
+    window_end_month_offset: int
+    window_end_day: int
+    deadline_days: int
+    deadline_day_kind: str  # working | calendar
+
+
+@dataclass(frozen=True)
+class Catalog:
+    units: tuple[Unit, ...]
+    metrics: tuple[Metric, ...]
+    rates: tuple[Rate, ...]
+    regimes: dict[str, Regime]
+    grades: dict[int, str]
+
+    def metric(self, code: str) -> Metric:
+        return self.metrics_by_code[code]
+
+    @property
+    def metrics_by_code(self) -> dict[str, Metric]:
+        return {m.code: m for m in self.metrics}
+
+    def units_valid_on(self, day: dt.date) -> list[Unit]:
+        return [u for u in self.units if u.valid_on(day)]
+
+    def unit_on(self, code: str, day: dt.date) -> Unit | None:
+        """The version of unit ``code`` that exists on ``day`` (None if none does)."""
+        for unit in self.units:
+            if unit.code == code and unit.valid_on(day):
+                return unit
+        return None
+
+    def unit_codes(self) -> set[str]:
+        return {u.code for u in self.units}
+
+    def form_metrics(self, regime: str, unit: Unit) -> list[Metric]:
+        """Metrics on the form of ``regime`` for ``unit``, in catalog order."""
+        return [m for m in self.metrics if m.regime == regime and m.required_for(unit)]
+
+    def regimes_of_unit(self, unit: Unit) -> list[str]:
+        """Regimes whose form this unit sends, in catalog order."""
+        return [r for r in self.regimes if self.form_metrics(r, unit)]
+
+    def regime_for(self, unit: Unit, period_type: str) -> str | None:
+        """The one regime a unit reports under for a period type (quarter or year)."""
+        found = [
+            r for r in self.regimes_of_unit(unit) if self.regimes[r].period_type == period_type
+        ]
+        return found[0] if len(found) == 1 else None
+
+
+def _date(text: str, default: dt.date) -> dt.date:
+    return dt.date.fromisoformat(text) if text else default
+
+
+def _rows(name: str, folder: Path) -> list[dict[str, str]]:
+    with (folder / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@cache
+def load_catalog(folder: Path = CATALOG_DIR) -> Catalog:
+    """Read the catalog CSV files once per process."""
+    units = tuple(
+        Unit(
+            code=r["code"],
+            name=r["name"],
+            unit_type=r["unit_type"],
+            level=r["level"],
+            kind=r["kind"],
+            parent_code=r["parent_code"],
+            valid_from=_date(r["valid_from"], FAR_PAST),
+            valid_to=_date(r["valid_to"], FAR_FUTURE),
+            successor_code=r["successor_code"],
+        )
+        for r in _rows("units.csv", folder)
+    )
+    metrics = tuple(
+        Metric(
+            code=r["code"],
+            label=r["label"],
+            unit_of_measure=r["unit_of_measure"],
+            regime=r["regime"],
+            required_units=tuple(r["required_units"].split()),
+            value_kind=r["value_kind"],
+            aggregation=r["aggregation"],
+            may_be_blank=r["may_be_blank"] == "true",
+        )
+        for r in _rows("metrics.csv", folder)
+    )
+    rates = tuple(Rate(**r) for r in _rows("rates.csv", folder))
+    regimes = {
+        r["code"]: Regime(
+            code=r["code"],
+            label=r["label"],
+            period_type=r["period_type"],
+            window_start_month_offset=int(r["window_start_month_offset"]),
+            window_start_day=int(r["window_start_day"]),
+            window_end_month_offset=int(r["window_end_month_offset"]),
+            window_end_day=int(r["window_end_day"]),
+            deadline_days=int(r["deadline_days"]),
+            deadline_day_kind=r["deadline_day_kind"],
+        )
+        for r in _rows("regimes.csv", folder)
+    }
+    grades = {int(r["code"]): r["abbreviation"] for r in _rows("grades.csv", folder)}
+    return Catalog(units=units, metrics=metrics, rates=rates, regimes=regimes, grades=grades)

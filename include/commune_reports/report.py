@@ -1,0 +1,235 @@
+"""District figures for a period, a year or a range, read from the marts.
+
+Rates are recomputed from summed numerators and denominators (exact decimals), so a range's
+rate is never an average of rates and the text matches the official rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, text
+
+from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
+from commune_reports.periods import Period, parse_period_range
+
+LEVELS = ("commune", "district", "all")
+TEMPLATES = Path(__file__).with_name("templates")
+PENDING = "đang chờ kết quả thẩm định"
+
+
+@dataclass
+class Figures:
+    """Sums (metric -> level -> period -> value) and rate parts (rate -> level -> period)."""
+
+    periods: list[Period]
+    label: str
+    totals: dict[str, dict[str, dict[str, Decimal | None]]]
+    rates: dict[str, dict[str, dict[str, tuple[Decimal, Decimal]]]]
+
+    def total(self, metric: str, level: str, period: str) -> Decimal | None:
+        return self.totals.get(metric, {}).get(level, {}).get(period)
+
+    def rate(self, code: str, level: str, period: str) -> Decimal | None:
+        parts = self.rates.get(code, {}).get(level, {}).get(period)
+        if not parts or not parts[1]:
+            return None
+        return Decimal(100) * parts[0] / parts[1]
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def load_figures(engine: Engine, period_text: str, catalog: Catalog | None = None) -> Figures:
+    """Read mart rows for each period of ``period_text`` and add a range total if it is one."""
+    catalog = catalog or load_catalog()
+    periods = parse_period_range(period_text)
+    codes = [p.code for p in periods]
+    with engine.connect() as conn:
+        total_rows = conn.execute(
+            text(
+                "SELECT period_code, level, metric_code, value FROM mart_totals "
+                "WHERE period_code IN :codes"
+            ).bindparams(bindparam("codes", expanding=True)),
+            {"codes": codes},
+        ).all()
+        rate_rows = conn.execute(
+            text(
+                "SELECT period_code, level, rate_code, numerator, denominator FROM mart_rates "
+                "WHERE period_code IN :codes"
+            ).bindparams(bindparam("codes", expanding=True)),
+            {"codes": codes},
+        ).all()
+    totals: dict[str, dict[str, dict[str, Decimal | None]]] = {}
+    for r in total_rows:
+        totals.setdefault(r.metric_code, {}).setdefault(r.level, {})[r.period_code] = _dec(r.value)
+    rates: dict[str, dict[str, dict[str, tuple[Decimal, Decimal]]]] = {}
+    for r in rate_rows:
+        rates.setdefault(r.rate_code, {}).setdefault(r.level, {})[r.period_code] = (
+            _dec(r.numerator) or Decimal(0),
+            _dec(r.denominator) or Decimal(0),
+        )
+    if len(periods) > 1:
+        sums = {m.code for m in catalog.metrics if m.aggregation == "sum"}
+        for metric, by_level in totals.items():
+            if metric not in sums:
+                continue
+            for by_period in by_level.values():
+                present = [by_period[c] for c in codes if by_period.get(c) is not None]
+                if present:
+                    by_period[period_text] = sum(present, Decimal(0))
+        for by_level in rates.values():
+            for by_period in by_level.values():
+                parts = [by_period[c] for c in codes if c in by_period]
+                if parts:
+                    by_period[period_text] = (
+                        sum((p[0] for p in parts), Decimal(0)),
+                        sum((p[1] for p in parts), Decimal(0)),
+                    )
+    return Figures(periods=periods, label=period_text, totals=totals, rates=rates)
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def figure_rows(figures: Figures) -> list[dict[str, Any]]:
+    """Rows {"metric", "level", "period", "value"} for JSON output (rates in %, 2 decimals)."""
+    keys = [p.code for p in figures.periods]
+    if len(figures.periods) > 1:
+        keys.append(figures.label)
+    out: list[dict[str, Any]] = []
+    for metric, by_level in sorted(figures.totals.items()):
+        for level in LEVELS:
+            for key in keys:
+                value = by_level.get(level, {}).get(key)
+                if value is not None:
+                    out.append(
+                        {"metric": metric, "level": level, "period": key, "value": _number(value)}
+                    )
+    for code in sorted(figures.rates):
+        for level in LEVELS:
+            for key in keys:
+                rate = figures.rate(code, level, key)
+                if rate is not None:
+                    rounded = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                    out.append(
+                        {"metric": code, "level": level, "period": key, "value": float(rounded)}
+                    )
+    return out
+
+
+def _pct(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    if value == value.to_integral_value():
+        return format_vn_percent(value, 0)
+    return format_vn_percent(value)
+
+
+def _count(value: Decimal | None) -> str:
+    return "—" if value is None else format_vn_number(value)
+
+
+def render_footnote(figures: Figures, first: str, second: str) -> str:
+    """Footnote 4 of the district report (online dossiers by level) for two years."""
+    template = (TEMPLATES / "footnote_online_filing.txt").read_text(encoding="utf-8").strip()
+    fields: dict[str, str] = {"y1": first, "y2": second}
+    for tag, year in (("y1", first), ("y2", second)):
+        for level in ("district", "commune"):
+            fields[f"{tag}_{level}_online"] = _count(
+                figures.total("dossiers_received_online", level, year)
+            )
+            fields[f"{tag}_{level}_rate"] = _pct(figures.rate("online_filing_rate", level, year))
+    return template.format(**fields)
+
+
+def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
+    """The district figures in Vietnamese number format, as an official would write them."""
+    catalog = catalog or load_catalog()
+    keys = [p.code for p in figures.periods]
+    label = figures.label
+    names = {p.code: p.label_vi for p in figures.periods}
+    lines = [
+        "BÁO CÁO SỐ LIỆU CÔNG TÁC DÂN VẬN CHÍNH QUYỀN — HUYỆN THÁP MƯỜI",
+        f"Kỳ báo cáo: {label} ({names[keys[0]]}"
+        + (f" – {names[keys[-1]]})" if len(keys) > 1 else ")"),
+        "",
+    ]
+    sessions = figures.total("dissemination_sessions", "all", label)
+    lines.append(
+        f"1. Số cuộc tuyên truyền, quán triệt về công tác dân vận: {_count(sessions)} cuộc"
+    )
+    if len(keys) > 1:
+        lines += [
+            f"   - {names[k]}: {_count(figures.total('dissemination_sessions', 'all', k))} cuộc"
+            for k in keys
+        ]
+    lines.append("2. Tỷ lệ đơn vị tổ chức Hội nghị cán bộ, công chức, viên chức:")
+    lines += [
+        f"   - {names[k]}: {_pct(figures.rate('staff_conference_rate', 'all', k))}" for k in keys
+    ]
+    lines.append("3. Tỷ lệ hồ sơ giải quyết đúng hạn và trước hạn:")
+    lines += [
+        f"   - {names[k]}: cấp huyện "
+        f"{_pct(figures.rate('on_time_resolution_rate', 'district', k))}, cấp xã "
+        f"{_pct(figures.rate('on_time_resolution_rate', 'commune', k))}"
+        for k in keys
+    ]
+    lines.append("4. Hồ sơ tiếp nhận trực tuyến:")
+    for k in keys:
+        parts = []
+        for level, name in (("district", "cấp huyện"), ("commune", "cấp xã")):
+            online = figures.total("dossiers_received_online", level, k)
+            total = figures.total("dossiers_received_total", level, k)
+            parts.append(
+                f"{name} tiếp nhận {_count(online)} hồ sơ, đạt "
+                f"{_pct(figures.rate('online_filing_rate', level, k))} so với tổng số "
+                f"{_count(total)} hồ sơ"
+            )
+        lines.append(f"   - {names[k]}: " + "; ".join(parts))
+    evaluation = [k for k in keys if figures.total("mass_mobilization_score", "district", k)]
+    if evaluation or any(
+        figures.totals.get("civil_servants_dismissed", {}).get("district", {}).get(k) is not None
+        for k in keys
+    ):
+        lines.append("5. Kết quả đánh giá, xếp loại dân vận chính quyền của huyện:")
+        for k in keys:
+            lines.append(f"   - {names[k]}: {_evaluation(figures, k, catalog)}")
+    years = [p.code for p in figures.periods if not p.quarter]
+    if len(years) >= 2:
+        lines += ["", "Chú thích (4): " + render_footnote(figures, years[-2], years[-1])]
+    return "\n".join(lines) + "\n"
+
+
+def _evaluation(figures: Figures, key: str, catalog: Catalog) -> str:
+    def get(metric: str) -> Decimal | None:
+        return figures.total(metric, "district", key)
+
+    score, grade, rank = get("mass_mobilization_score"), get("mass_mobilization_grade"), get(
+        "mass_mobilization_rank"
+    )
+    if score is None:
+        return "chưa có kết quả"
+    text_ = f"đạt {format_vn_score(score)}/100 điểm"
+    if grade is not None:
+        text_ += f" {catalog.grades.get(int(grade), str(grade))}"
+    if rank is not None:
+        text_ += f" (Hạng {int(rank)})"
+    par, sipas = get("par_index_rank"), get("sipas_rank")
+    if par is None and sipas is None:
+        text_ += f"; Chỉ số PAR Index, SIPAS: {PENDING}"
+    else:
+        text_ += (
+            f"; Chỉ số PAR Index hạng {int(par) if par is not None else '—'}, "
+            f"Chỉ số SIPAS hạng {int(sipas) if sipas is not None else '—'}"
+        )
+    dismissed = get("civil_servants_dismissed")
+    if dismissed:
+        text_ += f"; {int(dismissed):02d} trường hợp công chức bị xử lý kỷ luật buộc thôi việc"
+    return text_

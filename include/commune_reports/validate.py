@@ -1,0 +1,386 @@
+"""Validate a whole batch of parsed forms with Great Expectations in one run per frame.
+
+Great Expectations has a large fixed cost per context and per run, so the batch is validated
+at once and each failure is mapped back to its file, sheet and cell through ``row_id``
+(``unexpected_index_column_names``). GX is imported inside :func:`run_suites`, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from commune_reports.catalog import Catalog
+from commune_reports.periods import parse_period
+from commune_reports.problems import Problem
+
+MISSING_ROW = "(không có dòng / no row)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One business rule: the expectation that checks it and its message in VI and EN."""
+
+    code: str
+    frame: str  # long | wide
+    message_vi: str
+    message_en: str
+    once_per_file: bool = False
+
+
+RULES = {
+    r.code: r
+    for r in (
+        Rule(
+            "required_metric",
+            "long",
+            "chỉ tiêu bắt buộc {metric} chưa có kết quả: nhập số liệu vào ô này",
+            "required metric {metric} has no value: enter a figure in this cell",
+        ),
+        Rule(
+            "non_negative",
+            "long",
+            "chỉ tiêu {metric} có giá trị âm {found}: số liệu phải không âm",
+            "metric {metric} is negative ({found}): figures must be zero or more",
+        ),
+        Rule(
+            "integer",
+            "long",
+            "chỉ tiêu {metric} phải là số nguyên, không phải {found}",
+            "metric {metric} must be a whole number, not {found}",
+        ),
+        Rule(
+            "flag",
+            "long",
+            "chỉ tiêu {metric} chỉ nhận 1 (có) hoặc 0 (không), không phải {found}",
+            "metric {metric} takes 1 (yes) or 0 (no), not {found}",
+        ),
+        Rule(
+            "grade",
+            "long",
+            "xếp loại {metric} chỉ nhận 1, 2, 3 hoặc 4, không phải {found}",
+            "grade {metric} takes 1, 2, 3 or 4, not {found}",
+        ),
+        Rule(
+            "unit_valid_in_period",
+            "long",
+            "mã đơn vị {unit} không có trong danh mục hoặc không tồn tại trong kỳ {period}",
+            "unit code {unit} is not in the catalog or does not exist in period {period}",
+            once_per_file=True,
+        ),
+        Rule(
+            "period_matches_run",
+            "long",
+            "biểu của kỳ {period} được gửi vào đợt tổng hợp kỳ {run}: gửi lại đúng kỳ",
+            "form of period {period} delivered to the run of {run}: send it for the right period",
+            once_per_file=True,
+        ),
+        Rule(
+            "metric_on_form",
+            "long",
+            "mã chỉ tiêu {metric} không thuộc biểu của đơn vị này: xóa dòng hoặc sửa mã",
+            "metric code {metric} is not on this unit's form: delete the row or fix the code",
+        ),
+        Rule(
+            "one_value_per_metric",
+            "long",
+            "chỉ tiêu {metric} xuất hiện nhiều lần trong biểu: chỉ giữ một dòng",
+            "metric {metric} appears more than once in the form: keep one row",
+        ),
+        Rule(
+            "online_le_total",
+            "wide",
+            "số hồ sơ trực tuyến ({online}) lớn hơn tổng số hồ sơ tiếp nhận ({total})",
+            "online dossiers ({online}) exceed all dossiers received ({total})",
+        ),
+        Rule(
+            "on_time_le_resolved",
+            "wide",
+            "số hồ sơ đúng và trước hạn ({on_time}) lớn hơn số hồ sơ đã giải quyết ({resolved})",
+            "dossiers on time ({on_time}) exceed dossiers resolved ({resolved})",
+        ),
+        Rule(
+            "complaints_resolved_le_received",
+            "wide",
+            "số đơn đã giải quyết ({resolved}) lớn hơn số đơn tiếp nhận ({received})",
+            "complaints resolved ({resolved}) exceed complaints received ({received})",
+        ),
+    )
+}
+
+# (rule, column A that must be >= column B): the checked cell is B's.
+PAIR_RULES = (
+    ("online_le_total", "dossiers_received_total", "dossiers_received_online"),
+    ("on_time_le_resolved", "dossiers_resolved_total", "dossiers_resolved_on_time"),
+    ("complaints_resolved_le_received", "complaints_received", "complaints_resolved"),
+)
+
+
+def canonical_text(value: Any) -> str | None:
+    """1000.0 -> "1000", 95.50 -> "95.5": the text the integer and set rules look at."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    from decimal import Decimal
+
+    text = f"{Decimal(str(value)).normalize():f}"
+    return text
+
+
+def build_frames(
+    submissions: list[dict[str, Any]],
+    values: list[dict[str, Any]],
+    catalog: Catalog,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long frame (one row per value cell, plus rows for required metrics with no row)
+    and the wide frame (one row per submission) that the suites run on."""
+    metrics = catalog.metrics_by_code
+    units = {u.key: u for u in catalog.units}
+    by_sub: dict[str, list[dict[str, Any]]] = {}
+    for v in values:
+        by_sub.setdefault(v["submission_id"], []).append(v)
+    long_rows: list[dict[str, Any]] = []
+    wide_rows: list[dict[str, Any]] = []
+    for sub in submissions:
+        sid = sub["submission_id"]
+        unit = units.get(sub["unit_key"] or "")
+        form = (
+            {m.code for m in catalog.form_metrics(sub["regime"], unit)}
+            if unit and sub["regime"]
+            else set()
+        )
+        seen = set()
+        wide: dict[str, Any] = {
+            "row_id": len(wide_rows),
+            "submission_id": sid,
+            "sheet": sub["sheet"],
+        }
+        for v in by_sub.get(sid, []):
+            metric = metrics.get(v["metric_code"])
+            seen.add(v["metric_code"])
+            long_rows.append(_long_row(sub, v, metric, unit))
+            if v["metric_code"] not in wide:
+                wide[v["metric_code"]] = _float(v["value"])
+                wide[v["metric_code"] + "__cell"] = v["cell"]
+        for code in sorted(form - seen):
+            long_rows.append(
+                _long_row(
+                    sub,
+                    {"metric_code": code, "cell": MISSING_ROW, "value": None, "sheet": sub["sheet"]},
+                    metrics[code],
+                    unit,
+                )
+            )
+        wide_rows.append(wide)
+    long = pd.DataFrame(long_rows)
+    if not long.empty:
+        long["row_id"] = range(len(long))
+    wide = pd.DataFrame(wide_rows)
+    for _, col_a, col_b in PAIR_RULES:
+        for col in (col_a, col_b):
+            if col not in wide.columns:
+                wide[col] = float("nan")
+    return long, wide
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _long_row(sub: dict[str, Any], v: dict[str, Any], metric: Any, unit: Any) -> dict[str, Any]:
+    value = v["value"]
+    return {
+        "submission_id": sub["submission_id"],
+        "sheet": v.get("sheet") or sub["sheet"],
+        "cell": v["cell"],
+        "unit_code": sub["unit_code"],
+        "period_code": sub["period_code"],
+        "unit_period": f"{sub['unit_code']}|{sub['period_code']}|{sub['regime']}",
+        "metric_code": v["metric_code"],
+        "unit_metric": f"{sub['unit_key']}|{v['metric_code']}",
+        "value": _float(value),
+        "value_text": canonical_text(value),
+        "value_kind": metric.value_kind if metric else "unknown",
+        "blank_allowed": int(metric.may_be_blank) if metric else 1,
+    }
+
+
+def allowed_sets(submissions: Iterable[dict[str, Any]], catalog: Catalog) -> dict[str, list[str]]:
+    """Value sets for the in-set rules: (unit, period, regime) that exist, (unit, metric) on forms."""
+    unit_periods, unit_metrics = set(), set()
+    for sub in submissions:
+        if not (sub["unit_code"] and sub["period_code"]):
+            continue
+        period = parse_period(sub["period_code"])
+        unit = catalog.unit_on(sub["unit_code"], period.end)
+        if unit is None:
+            continue
+        regime = catalog.regime_for(unit, period.period_type)
+        if regime is None:
+            continue
+        unit_periods.add(f"{unit.code}|{period.code}|{regime}")
+        unit_metrics |= {f"{unit.key}|{m.code}" for m in catalog.form_metrics(regime, unit)}
+    return {"unit_period": sorted(unit_periods), "unit_metric": sorted(unit_metrics)}
+
+
+def run_suites(
+    long: pd.DataFrame,
+    wide: pd.DataFrame,
+    sets: dict[str, list[str]],
+    run_periods: list[str] | None,
+) -> list[tuple[str, str, list[int]]]:
+    """Run both suites once; return (frame, rule, failing row ids) for each failed rule."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_pandas("batch")
+    long_suite = gx.ExpectationSuite(
+        name="long",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="value", row_condition=Column("blank_allowed") == 0,
+                meta={"rule": "required_metric"},
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="value", min_value=0, meta={"rule": "non_negative"}
+            ),
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="value_text", regex=r"^\d+$",
+                row_condition=Column("value_kind") == "integer", meta={"rule": "integer"},
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="value_text", value_set=["0", "1"],
+                row_condition=Column("value_kind") == "flag", meta={"rule": "flag"},
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="value_text", value_set=["1", "2", "3", "4"],
+                row_condition=Column("value_kind") == "grade", meta={"rule": "grade"},
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="unit_period", value_set=sets["unit_period"],
+                meta={"rule": "unit_valid_in_period"},
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="unit_metric", value_set=sets["unit_metric"],
+                meta={"rule": "metric_on_form"},
+            ),
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=["submission_id", "metric_code"],
+                meta={"rule": "one_value_per_metric"},
+            ),
+        ]
+        + (
+            [
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="period_code", value_set=run_periods,
+                    meta={"rule": "period_matches_run"},
+                )
+            ]
+            if run_periods
+            else []
+        ),
+    )
+    wide_suite = gx.ExpectationSuite(
+        name="wide",
+        expectations=[
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=col_a, column_B=col_b, or_equal=True,
+                ignore_row_if="either_value_is_missing", meta={"rule": rule},
+            )
+            for rule, col_a, col_b in PAIR_RULES
+        ],
+    )
+    failures: list[tuple[str, str, list[int]]] = []
+    for frame_name, frame, suite in (("long", long, long_suite), ("wide", wide, wide_suite)):
+        if frame.empty:
+            continue
+        asset = source.add_dataframe_asset(frame_name)
+        batch_def = asset.add_batch_definition_whole_dataframe(frame_name)
+        definition = gx.ValidationDefinition(
+            name=frame_name, data=batch_def, suite=context.suites.add(suite)
+        )
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["row_id"],
+            },
+        )
+        for item in result.results:
+            if item.success:
+                continue
+            rule = item.expectation_config.meta["rule"]
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                raise RuntimeError(
+                    f"expectation for rule {rule} failed to run: {item.exception_info}"
+                )
+            ids = [int(x["row_id"]) for x in item.result.get("unexpected_index_list") or []]
+            failures.append((frame_name, rule, ids))
+    return failures
+
+
+def problems_from_failures(
+    failures: list[tuple[str, str, list[int]]],
+    long: pd.DataFrame,
+    wide: pd.DataFrame,
+    run_periods: list[str] | None,
+) -> dict[str, list[Problem]]:
+    """Turn failing row ids into problems per submission, each naming sheet and cell."""
+    out: dict[str, list[Problem]] = {}
+    once: set[tuple[str, str]] = set()
+    run = ", ".join(run_periods or [])
+    for frame_name, rule_code, ids in failures:
+        rule = RULES[rule_code]
+        for row_id in ids:
+            if frame_name == "long":
+                row = long.iloc[row_id]
+                sid = row["submission_id"]
+                if rule.once_per_file:
+                    if (sid, rule_code) in once:
+                        continue
+                    once.add((sid, rule_code))
+                fields = {
+                    "metric": row["metric_code"],
+                    "found": row["value_text"],
+                    "unit": row["unit_code"],
+                    "period": row["period_code"],
+                    "run": run,
+                }
+                cell = "A4" if rule.once_per_file else row["cell"]
+                problem = Problem(
+                    stage="validate",
+                    rule=rule_code,
+                    message_vi=rule.message_vi.format(**fields),
+                    message_en=rule.message_en.format(**fields),
+                    sheet=row["sheet"],
+                    cell=cell,
+                    metric_code=None if rule.once_per_file else row["metric_code"],
+                    found=row["value_text"] if not rule.once_per_file else row["unit_code"],
+                )
+            else:
+                row = wide.iloc[row_id]
+                sid = row["submission_id"]
+                _, col_a, col_b = next(p for p in PAIR_RULES if p[0] == rule_code)
+                a, b = canonical_text(row[col_a]), canonical_text(row[col_b])
+                fields = {
+                    "online": b, "total": a, "on_time": b, "resolved": a if
+                    rule_code == "on_time_le_resolved" else b, "received": a,
+                }
+                problem = Problem(
+                    stage="validate",
+                    rule=rule_code,
+                    message_vi=rule.message_vi.format(**fields),
+                    message_en=rule.message_en.format(**fields),
+                    sheet=row["sheet"],
+                    cell=row.get(col_b + "__cell"),
+                    metric_code=col_b,
+                    found=b,
+                )
+            out.setdefault(sid, []).append(problem)
+    return out

@@ -1,0 +1,198 @@
+"""The warehouse: one SQLAlchemy engine (embedded SQLite with WAL, or PostgreSQL), the schema
+from ``sql/schema``, and the catalog copied into its reference tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.periods import TIMEZONE, Period, cutoff_window, deadline
+from commune_reports.settings import SQL_DIR
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str) -> Engine:
+    """One engine per URL and process; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url in _ENGINES:
+        return _ENGINES[url]
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _ENGINES[url] = engine
+    return engine
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a .sql file on semicolons that end a line; drop comment-only pieces."""
+    pieces = re.split(r";\s*(?:\n|$)", sql)
+    out = []
+    for piece in pieces:
+        body = "\n".join(
+            line for line in piece.splitlines() if not line.strip().startswith("--")
+        ).strip()
+        if body:
+            out.append(body)
+    return out
+
+
+def run_sql_file(conn: Connection, path: Path, params: Mapping[str, Any] | None = None) -> None:
+    for statement in split_statements(path.read_text(encoding="utf-8")):
+        conn.execute(text(statement), dict(params or {}))
+
+
+def sql_files(layer: str) -> list[Path]:
+    """The .sql files of one layer (``schema`` or ``marts``), in name order."""
+    return sorted((SQL_DIR / layer).glob("*.sql"))
+
+
+def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
+    """Create missing tables and refresh the reference tables from the catalog, atomically."""
+    catalog = catalog or load_catalog()
+    with engine.begin() as conn:
+        for path in sql_files("schema"):
+            run_sql_file(conn, path)
+        sync_catalog(conn, catalog)
+
+
+def _replace(conn: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    conn.execute(text(f"DELETE FROM {table}"))
+    if rows:
+        cols = list(rows[0])
+        conn.execute(
+            text(
+                f"INSERT INTO {table} ({', '.join(cols)}) "
+                f"VALUES ({', '.join(':' + c for c in cols)})"
+            ),
+            list(rows),
+        )
+
+
+def sync_catalog(conn: Connection, catalog: Catalog) -> None:
+    """Copy units, metrics, requirements and rates into their tables (same content -> no-op)."""
+    _replace(
+        conn,
+        "units",
+        [
+            {
+                "unit_key": u.key,
+                "code": u.code,
+                "name": u.name,
+                "unit_type": u.unit_type,
+                "level": u.level,
+                "kind": u.kind,
+                "parent_code": u.parent_code or None,
+                "valid_from": u.valid_from.isoformat(),
+                "valid_to": u.valid_to.isoformat(),
+                "successor_code": u.successor_code or None,
+            }
+            for u in catalog.units
+        ],
+    )
+    _replace(
+        conn,
+        "metrics",
+        [
+            {
+                "code": m.code,
+                "label": m.label,
+                "unit_of_measure": m.unit_of_measure,
+                "regime": m.regime,
+                "value_kind": m.value_kind,
+                "aggregation": m.aggregation,
+                "may_be_blank": int(m.may_be_blank),
+            }
+            for m in catalog.metrics
+        ],
+    )
+    _replace(
+        conn,
+        "metric_requirements",
+        [
+            {"metric_code": m.code, "unit_key": u.key}
+            for m in catalog.metrics
+            for u in catalog.units
+            if m.required_for(u)
+        ],
+    )
+    _replace(
+        conn,
+        "rates",
+        [
+            {"code": r.code, "label": r.label, "numerator": r.numerator, "denominator": r.denominator}
+            for r in catalog.rates
+        ],
+    )
+
+
+def deadline_instant(day: dt.date) -> dt.datetime:
+    """The first instant after a deadline day in Asia/Ho_Chi_Minh, in UTC."""
+    local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), ZoneInfo(TIMEZONE))
+    return local.astimezone(dt.UTC)
+
+
+def utc_seconds(moment: dt.datetime) -> dt.datetime:
+    """Timestamps are stored in UTC to the second, so they compare the same on both engines."""
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def register_periods(conn: Connection, pairs: Iterable[tuple[str, Period]], catalog: Catalog) -> None:
+    """Upsert the periods rows (window, deadline) for (regime, period) pairs."""
+    rows = []
+    for regime_code, period in sorted(set(pairs)):
+        regime = catalog.regimes[regime_code]
+        start, end = cutoff_window(period, regime)
+        due = deadline(period, regime)
+        rows.append(
+            {
+                "regime": regime_code,
+                "period_code": period.code,
+                "period_type": period.period_type,
+                "year": period.year,
+                "quarter": period.quarter,
+                "start_date": period.start.isoformat(),
+                "end_date": period.end.isoformat(),
+                "cutoff_start": start.isoformat(),
+                "cutoff_end": end.isoformat(),
+                "deadline": due.isoformat(),
+                "deadline_at": deadline_instant(due),
+            }
+        )
+    if not rows:
+        return
+    cols = list(rows[0])
+    conn.execute(
+        text(
+            f"INSERT INTO periods ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+            "ON CONFLICT (regime, period_code) DO NOTHING"
+        ),
+        rows,
+    )
+
+
+def table_names() -> list[str]:
+    """Every table the schema creates, for snapshots and documentation."""
+    names = []
+    for path in sql_files("schema"):
+        names += re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", path.read_text(encoding="utf-8"))
+    return names
