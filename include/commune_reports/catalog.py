@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -80,6 +81,7 @@ class Catalog:
     rates: tuple[Rate, ...]
     regimes: dict[str, Regime]
     grades: dict[int, str]
+    units_by_code: dict[str, tuple[Unit, ...]]
 
     def metric(self, code: str) -> Metric:
         return self.metrics_by_code[code]
@@ -93,8 +95,8 @@ class Catalog:
 
     def unit_on(self, code: str, day: dt.date) -> Unit | None:
         """The version of unit ``code`` that exists on ``day`` (None if none does)."""
-        for unit in self.units:
-            if unit.code == code and unit.valid_on(day):
+        for unit in self.units_by_code.get(code, ()):
+            if unit.valid_on(day):
                 return unit
         return None
 
@@ -126,9 +128,15 @@ def _rows(name: str, folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def load_catalog(folder: Path | None = None) -> Catalog:
+    """The catalog of ``folder``, else ``COMMUNE_REPORTS_CATALOG_DIR``, else the packaged one."""
+    chosen = folder or Path(os.environ.get("COMMUNE_REPORTS_CATALOG_DIR") or CATALOG_DIR)
+    return _load(chosen.resolve())
+
+
 @cache
-def load_catalog(folder: Path = CATALOG_DIR) -> Catalog:
-    """Read the catalog CSV files once per process."""
+def _load(folder: Path) -> Catalog:
+    """Read the catalog CSV files once per process and folder."""
     units = tuple(
         Unit(
             code=r["code"],
@@ -172,4 +180,14 @@ def load_catalog(folder: Path = CATALOG_DIR) -> Catalog:
         for r in _rows("regimes.csv", folder)
     }
     grades = {int(r["code"]): r["abbreviation"] for r in _rows("grades.csv", folder)}
-    return Catalog(units=units, metrics=metrics, rates=rates, regimes=regimes, grades=grades)
+    by_code: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_code.setdefault(unit.code, []).append(unit)
+    return Catalog(
+        units=units,
+        metrics=metrics,
+        rates=rates,
+        regimes=regimes,
+        grades=grades,
+        units_by_code={code: tuple(found) for code, found in by_code.items()},
+    )
