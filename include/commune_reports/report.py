@@ -233,3 +233,20 @@ def _evaluation(figures: Figures, key: str, catalog: Catalog) -> str:
     if dismissed:
         text_ += f"; {int(dismissed):02d} trường hợp công chức bị xử lý kỷ luật buộc thôi việc"
     return text_
+
+
+def publish(settings: Any, period_text: str) -> Path:
+    """Write the text and JSON report of ``period_text`` under ``<home>/reports``."""
+    import json
+
+    from commune_reports.warehouse import get_engine
+
+    figures = load_figures(get_engine(settings.warehouse_url), period_text)
+    settings.reports.mkdir(parents=True, exist_ok=True)
+    stem = period_text.replace("..", "_to_")
+    (settings.reports / f"{stem}.json").write_text(
+        json.dumps(figure_rows(figures), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    path = settings.reports / f"{stem}.txt"
+    path.write_text(render_text(figures), encoding="utf-8")
+    return path

@@ -362,12 +362,3 @@ def check_completeness(
     return {"expected": len(rows), "by_status": counts,
             "not_reported": [f"{r['unit_code']} {r['period_code']}" for r in problems]}
 
-
-def write_json(path: Path, payload: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str), "utf-8")
-    return path
-
-
-def catalog_for(_: Catalog | None = None) -> Catalog:
-    return load_catalog()

@@ -1,0 +1,206 @@
+"""Airflow wiring shared by the DAG files: the task graph and the failure notifier.
+
+Imported only by ``dags/``; the rest of the package never imports Airflow. Nothing heavy is
+imported here: pandas, Great Expectations and the drivers load inside the tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+import pendulum
+from airflow.sdk import BaseNotifier, Param, dag, get_current_context, task
+
+from commune_reports.periods import TIMEZONE
+
+log = logging.getLogger(__name__)
+WAREHOUSE_CONN_ID = "commune_reports_warehouse"
+
+
+class FailureNotifier(BaseNotifier):
+    """Tell the district's data team that a task failed: always in the log, and by e-mail when
+    ``COMMUNE_REPORTS_SMTP_HOST`` and ``COMMUNE_REPORTS_ALERT_TO`` are set."""
+
+    template_fields = ()
+
+    def notify(self, context: Any) -> None:
+        ti = context.get("task_instance") or context.get("ti")
+        dag_id = getattr(ti, "dag_id", "?")
+        task_id = getattr(ti, "task_id", "?")
+        run_id = getattr(ti, "run_id", "?")
+        error = context.get("exception")
+        subject = f"[commune-reports] Lỗi / Failure: {dag_id}.{task_id} ({run_id})"
+        body = (
+            f"Tác vụ {task_id} của {dag_id}, lượt chạy {run_id}, bị lỗi: {error}\n"
+            f"Task {task_id} of {dag_id}, run {run_id}, failed: {error}\n"
+        )
+        log.error("%s\n%s", subject, body)
+        host, to = os.environ.get("COMMUNE_REPORTS_SMTP_HOST"), os.environ.get(
+            "COMMUNE_REPORTS_ALERT_TO"
+        )
+        if not (host and to):
+            return
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = os.environ.get("COMMUNE_REPORTS_SMTP_FROM", "commune-reports@localhost")
+        message["To"] = to
+        message.set_content(body)
+        port = int(os.environ.get("COMMUNE_REPORTS_SMTP_PORT", "25"))
+        with smtplib.SMTP(host, port, timeout=30) as smtp:
+            smtp.send_message(message)
+
+
+def warehouse_url() -> str | None:
+    """The warehouse from the Airflow connection ``commune_reports_warehouse`` if it exists;
+    None lets the package fall back to COMMUNE_REPORTS_WAREHOUSE_URL or embedded SQLite."""
+    from airflow.sdk import BaseHook
+
+    conn_id = os.environ.get("COMMUNE_REPORTS_WAREHOUSE_CONN_ID", WAREHOUSE_CONN_ID)
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # not found: the SDK raises AirflowNotFoundException
+        if type(exc).__name__ != "AirflowNotFoundException":
+            raise
+        return None
+    uri = conn.get_uri()
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", uri)
+
+
+def _settings() -> Any:
+    from commune_reports.settings import load_settings
+
+    return load_settings(warehouse_url())
+
+
+def build_collection_dag(
+    dag_id: str,
+    period_type: str,
+    schedule: Any,
+    doc_md: str | None,
+    start_date: pendulum.DateTime,
+) -> Any:
+    """The collection DAG of one period type: find -> archive/register -> parse -> validate
+    -> load -> marts -> completeness -> report. Tasks pass a batch id, never data."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=start_date,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=["commune-reports", period_type],
+        params={
+            "periods": Param(
+                "",
+                type="string",
+                description=(
+                    "Periods to collect: one code (2023Q4, 2023) or a range (2021Q1..2023Q4). "
+                    "Empty: the period whose deadline the scheduled run follows."
+                ),
+            )
+        },
+        default_args={
+            "owner": "commune-reports",
+            "retries": 2,
+            "retry_delay": pendulum.duration(minutes=5),
+            "on_failure_callback": FailureNotifier(),
+        },
+        on_failure_callback=FailureNotifier(),
+    )
+    def collection() -> None:
+        @task
+        def resolve_periods() -> list[str]:
+            """Periods of this run: the param, else the last period due before the run."""
+            from commune_reports.catalog import load_catalog
+            from commune_reports.periods import parse_period_range, period_due_before
+
+            context = get_current_context()
+            requested = (context["params"].get("periods") or "").strip()
+            if requested:
+                periods = parse_period_range(requested)
+                if any(p.period_type != period_type for p in periods):
+                    raise ValueError(f"{dag_id} collects {period_type} periods, not {requested}")
+                return [p.code for p in periods]
+            run = context["dag_run"]
+            moment = run.logical_date or run.run_after
+            day = pendulum.instance(moment).in_timezone(TIMEZONE).date()
+            regimes = load_catalog().regimes.values()
+            primary = next(r for r in regimes if r.period_type == period_type)
+            return [period_due_before(day, primary).code]
+
+        @task
+        def discover(periods: list[str]) -> str:
+            """Archive and register new inbox files of the periods under this run's batch."""
+            from commune_reports import stages
+            from commune_reports.periods import parse_period
+
+            run_id = get_current_context()["run_id"]
+            batch_id = f"{dag_id}:{run_id}"
+            found = stages.discover(
+                _settings(), batch_id, periods=[parse_period(p) for p in periods]
+            )
+            log.info("%s new, %s resumed", found["new"], found["resumed"])
+            return batch_id
+
+        @task
+        def parse(batch_id: str) -> str:
+            from commune_reports import stages
+
+            stages.parse_batch(_settings(), batch_id)
+            return batch_id
+
+        @task
+        def validate(batch_id: str, periods: list[str]) -> str:
+            from commune_reports import stages
+
+            log.info("validation: %s", stages.validate_batch(_settings(), batch_id, periods))
+            return batch_id
+
+        @task
+        def load(batch_id: str) -> str:
+            from commune_reports import stages
+
+            log.info("loaded %s submissions", stages.load_batch(_settings(), batch_id))
+            return batch_id
+
+        @task
+        def build_marts(batch_id: str, periods: list[str]) -> str:
+            from commune_reports import stages
+            from commune_reports.periods import parse_period
+            from commune_reports.pipeline import regimes_for
+
+            stages.build_marts(
+                _settings(), [parse_period(p) for p in periods], regimes_for(period_type)
+            )
+            return batch_id
+
+        @task
+        def check_completeness(batch_id: str, periods: list[str]) -> dict[str, Any]:
+            from commune_reports import stages
+            from commune_reports.periods import parse_period
+            from commune_reports.pipeline import regimes_for
+
+            return stages.check_completeness(
+                _settings(), [parse_period(p) for p in periods], regimes_for(period_type)
+            )
+
+        @task
+        def publish_report(periods: list[str]) -> str:
+            """Write the district report of the run's periods beside the warehouse."""
+            from commune_reports.report import publish
+
+            label = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
+            return str(publish(_settings(), label))
+
+        periods = resolve_periods()
+        batch = load(validate(parse(discover(periods)), periods))
+        marts = build_marts(batch, periods)
+        check_completeness(marts, periods) >> publish_report(periods)
+
+    return collection()
