@@ -13,15 +13,12 @@ has just passed; reruns never double-count.
 
 import pendulum
 from airflow.sdk import MultipleCronTriggerTimetable
-
 from commune_reports.airflow_support import build_collection_dag
 
 build_collection_dag(
     dag_id="commune_reports_yearly",
     period_type="year",
-    schedule=MultipleCronTriggerTimetable(
-        "0 6 20 12 *", "0 6 1 4 *", timezone="Asia/Ho_Chi_Minh"
-    ),
+    schedule=MultipleCronTriggerTimetable("0 6 20 12 *", "0 6 1 4 *", timezone="Asia/Ho_Chi_Minh"),
     start_date=pendulum.datetime(2021, 1, 1, tz="Asia/Ho_Chi_Minh"),
     doc_md=__doc__,
 )

@@ -40,8 +40,9 @@ class FailureNotifier(BaseNotifier):
             f"Task {task_id} of {dag_id}, run {run_id}, failed: {error}\n"
         )
         log.error("%s\n%s", subject, body)
-        host, to = os.environ.get("COMMUNE_REPORTS_SMTP_HOST"), os.environ.get(
-            "COMMUNE_REPORTS_ALERT_TO"
+        host, to = (
+            os.environ.get("COMMUNE_REPORTS_SMTP_HOST"),
+            os.environ.get("COMMUNE_REPORTS_ALERT_TO"),
         )
         if not (host and to):
             return

@@ -40,8 +40,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             print(f"{r['status']:<10} {r['file']}  ({r['unit'] or '?'} {r['period'] or '?'})")
             for e in r["errors"]:
                 where = "!".join(x for x in (e["sheet"], e["cell"]) if x)
-                print(f"    [{where}] {e['message_vi']}\n    {' ' * (len(where) + 2)} "
-                      f"{e['message_en']}")
+                print(
+                    f"    [{where}] {e['message_vi']}\n    {' ' * (len(where) + 2)} "
+                    f"{e['message_en']}"
+                )
     return EXIT_REJECTED if any(r["status"] == "rejected" for r in results) else 0
 
 

@@ -55,7 +55,7 @@ def read_value(cell: Any) -> tuple[str | None, Decimal | None, str | None]:
     """(raw text, number, error) for a value cell: numeric cells as they are, text by VN rules."""
     if cell is None or cell == "":
         return None, None, None
-    if isinstance(cell, bool) or isinstance(cell, dt.date | dt.time | dt.timedelta):
+    if isinstance(cell, bool | dt.date | dt.time | dt.timedelta):
         return str(cell), None, "not_a_number"
     if isinstance(cell, int | float):
         raw = str(int(cell)) if float(cell).is_integer() else repr(cell)

@@ -54,12 +54,16 @@ class Period:
     def previous(self) -> Period:
         if not self.quarter:
             return Period(self.year - 1, 0)
-        return Period(self.year - 1, 4) if self.quarter == 1 else Period(self.year, self.quarter - 1)
+        return (
+            Period(self.year - 1, 4) if self.quarter == 1 else Period(self.year, self.quarter - 1)
+        )
 
     def next(self) -> Period:
         if not self.quarter:
             return Period(self.year + 1, 0)
-        return Period(self.year + 1, 1) if self.quarter == 4 else Period(self.year, self.quarter + 1)
+        return (
+            Period(self.year + 1, 1) if self.quarter == 4 else Period(self.year, self.quarter + 1)
+        )
 
     def quarters(self) -> list[Period]:
         return [self] if self.quarter else [Period(self.year, q) for q in range(1, 5)]

@@ -78,9 +78,7 @@ def ingest_paths(
         ):
             item = dict(r._mapping)
             errors.setdefault(item.pop("submission_id"), []).append(item)
-    periods = {
-        (s.regime, s.period_code) for s in subs.values() if s.regime and s.period_code
-    }
+    periods = {(s.regime, s.period_code) for s in subs.values() if s.regime and s.period_code}
     if periods:
         from commune_reports.periods import parse_period
 
@@ -92,8 +90,10 @@ def ingest_paths(
     results = []
     for reg in found["registrations"]:
         sub = subs[reg.submission_id]
-        status = "duplicate" if reg.status == "duplicate" else (
-            "accepted" if sub.status == "accepted" else sub.status
+        status = (
+            "duplicate"
+            if reg.status == "duplicate"
+            else ("accepted" if sub.status == "accepted" else sub.status)
         )
         results.append(
             {

@@ -1,4 +1,4 @@
-"""Problems found in a file, each naming sheet, cell, rule and the fix, in Vietnamese and English."""
+"""Problems found in a file: sheet, cell, rule and the fix, in Vietnamese and English."""
 
 from __future__ import annotations
 

@@ -211,8 +211,10 @@ def _evaluation(figures: Figures, key: str, catalog: Catalog) -> str:
     def get(metric: str) -> Decimal | None:
         return figures.total(metric, "district", key)
 
-    score, grade, rank = get("mass_mobilization_score"), get("mass_mobilization_grade"), get(
-        "mass_mobilization_rank"
+    score, grade, rank = (
+        get("mass_mobilization_score"),
+        get("mass_mobilization_grade"),
+        get("mass_mobilization_rank"),
     )
     if score is None:
         return "chưa có kết quả"

@@ -80,18 +80,17 @@ def sample_values(catalog: Catalog | None = None) -> dict[tuple[str, str], dict[
     cells = [(u.code, p.code) for p in quarters for u in quarterly]
     extra = DISSEMINATION_TOTAL - len(cells)
     picks = {cells[(i * len(cells)) // extra] for i in range(extra)}
-    for index, (unit_code, period_code) in enumerate(cells):
-        out.setdefault((unit_code, period_code), {})["dissemination_sessions"] = 1 + (
-            (unit_code, period_code) in picks
-        )
-        del index
+    for cell in cells:
+        out.setdefault(cell, {})["dissemination_sessions"] = 1 + (cell in picks)
     for u in quarterly:
         metrics = {m.code for m in catalog.form_metrics("quarterly", u)}
         seed = int("".join(ch for ch in u.code if ch.isdigit()) or "0")
         for p in quarters:
             values = out[(u.code, p.code)]
             if "citizen_reception_sessions" in metrics:
-                values["citizen_reception_sessions"] = 6 if u.code == "872-VP" else 12 + p.quarter % 2
+                values["citizen_reception_sessions"] = (
+                    6 if u.code == "872-VP" else 12 + p.quarter % 2
+                )
             if "dialogue_sessions" in metrics:
                 values["dialogue_sessions"] = 1 + (seed + p.quarter) % 2
             if "complaints_received" in metrics:
@@ -102,14 +101,16 @@ def sample_values(catalog: Catalog | None = None) -> dict[tuple[str, str], dict[
         for level in ("district", "commune"):
             online, total = DOSSIERS[(year, level)]
             filers = [
-                u for u in quarterly
-                if u.level == level and "dossiers_received_total"
+                u
+                for u in quarterly
+                if u.level == level
+                and "dossiers_received_total"
                 in {m.code for m in catalog.form_metrics("quarterly", u)}
             ]
             slots = [(u, q) for u in filers for q in range(1, 5)]
             weights = [
-                (50 + (int("".join(c for c in u.code if c.isdigit())) * 13 + q * 7) % 40)
-                * (9 + q) for u, q in slots
+                (50 + (int("".join(c for c in u.code if c.isdigit())) * 13 + q * 7) % 40) * (9 + q)
+                for u, q in slots
             ]
             totals = split(total, weights)
             onlines = split(online, weights)

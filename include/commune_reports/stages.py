@@ -7,7 +7,6 @@ The DAG tasks and the command line call these same functions.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, Engine, Numeric, bindparam, text
 
 from commune_reports import parse as parse_mod
 from commune_reports import validate as validate_mod
-from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.catalog import load_catalog
 from commune_reports.periods import Period, parse_period
 from commune_reports.problems import Problem
 from commune_reports.settings import Settings
@@ -91,7 +90,9 @@ def discover(
     now = now or dt.datetime.now(dt.UTC)
     registrations = []
     if paths is not None:
-        registrations += register_files(engine, settings, list_files(list(paths)), batch_id, None, now)
+        registrations += register_files(
+            engine, settings, list_files(list(paths)), batch_id, None, now
+        )
         claimed = 0
     else:
         codes = [p.code for p in periods or []]
@@ -101,8 +102,13 @@ def discover(
             registrations += register_files(engine, settings, files, batch_id, code, now)
         claimed = claim_pending(engine, batch_id, codes) if codes else 0
     new = sum(r.status == "new" for r in registrations)
-    log.info("batch %s: %d new files, %d duplicates, %d resumed", batch_id, new,
-             len(registrations) - new, claimed)
+    log.info(
+        "batch %s: %d new files, %d duplicates, %d resumed",
+        batch_id,
+        new,
+        len(registrations) - new,
+        claimed,
+    )
     return {"batch_id": batch_id, "new": new, "resumed": claimed, "registrations": registrations}
 
 
@@ -305,7 +311,9 @@ def load_batch(settings: Settings, batch_id: str) -> int:
     return len(winners)
 
 
-def build_marts(settings: Settings, periods: Sequence[Period] = (), regimes: Sequence[str] = ()) -> None:
+def build_marts(
+    settings: Settings, periods: Sequence[Period] = (), regimes: Sequence[str] = ()
+) -> None:
     """Register the run's periods (so completeness covers units that sent nothing) and rebuild
     every mart from the facts in one transaction."""
     catalog = load_catalog()
@@ -354,11 +362,18 @@ def check_completeness(
     for r in problems:
         log.warning(
             "%s %s: %s %s (%s) — %s",
-            r["regime"], r["period_code"], r["unit_code"], r["name"], r["level"], r["status"],
+            r["regime"],
+            r["period_code"],
+            r["unit_code"],
+            r["name"],
+            r["level"],
+            r["status"],
         )
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return {"expected": len(rows), "by_status": counts,
-            "not_reported": [f"{r['unit_code']} {r['period_code']}" for r in problems]}
-
+    return {
+        "expected": len(rows),
+        "by_status": counts,
+        "not_reported": [f"{r['unit_code']} {r['period_code']}" for r in problems],
+    }

@@ -55,7 +55,7 @@ def write_form(
 
     catalog = catalog or load_catalog()
     period = parse_period(period_code)
-    unit, regime, metrics = form_spec(unit_code, period, catalog)
+    unit, _regime, metrics = form_spec(unit_code, period, catalog)
     book = Workbook()
     sheet = book.active
     sheet.title = L.SHEET_NAME

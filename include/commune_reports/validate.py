@@ -169,7 +169,12 @@ def build_frames(
             long_rows.append(
                 _long_row(
                     sub,
-                    {"metric_code": code, "cell": MISSING_ROW, "value": None, "sheet": sub["sheet"]},
+                    {
+                        "metric_code": code,
+                        "cell": MISSING_ROW,
+                        "value": None,
+                        "sheet": sub["sheet"],
+                    },
                     metrics[code],
                     unit,
                 )
@@ -209,7 +214,7 @@ def _long_row(sub: dict[str, Any], v: dict[str, Any], metric: Any, unit: Any) ->
 
 
 def allowed_sets(submissions: Iterable[dict[str, Any]], catalog: Catalog) -> dict[str, list[str]]:
-    """Value sets for the in-set rules: (unit, period, regime) that exist, (unit, metric) on forms."""
+    """Value sets for the in-set rules: existing (unit, period, regime); (unit, metric) on forms."""
     unit_periods, unit_metrics = set(), set()
     for sub in submissions:
         if not (sub["unit_code"] and sub["period_code"]):
@@ -244,30 +249,39 @@ def run_suites(
         name="long",
         expectations=[
             gxe.ExpectColumnValuesToNotBeNull(
-                column="value", row_condition=Column("blank_allowed") == 0,
+                column="value",
+                row_condition=Column("blank_allowed") == 0,
                 meta={"rule": "required_metric"},
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="value", min_value=0, meta={"rule": "non_negative"}
             ),
             gxe.ExpectColumnValuesToMatchRegex(
-                column="value_text", regex=r"^\d+$",
-                row_condition=Column("value_kind") == "integer", meta={"rule": "integer"},
+                column="value_text",
+                regex=r"^\d+$",
+                row_condition=Column("value_kind") == "integer",
+                meta={"rule": "integer"},
             ),
             gxe.ExpectColumnValuesToBeInSet(
-                column="value_text", value_set=["0", "1"],
-                row_condition=Column("value_kind") == "flag", meta={"rule": "flag"},
+                column="value_text",
+                value_set=["0", "1"],
+                row_condition=Column("value_kind") == "flag",
+                meta={"rule": "flag"},
             ),
             gxe.ExpectColumnValuesToBeInSet(
-                column="value_text", value_set=["1", "2", "3", "4"],
-                row_condition=Column("value_kind") == "grade", meta={"rule": "grade"},
+                column="value_text",
+                value_set=["1", "2", "3", "4"],
+                row_condition=Column("value_kind") == "grade",
+                meta={"rule": "grade"},
             ),
             gxe.ExpectColumnValuesToBeInSet(
-                column="unit_period", value_set=sets["unit_period"],
+                column="unit_period",
+                value_set=sets["unit_period"],
                 meta={"rule": "unit_valid_in_period"},
             ),
             gxe.ExpectColumnValuesToBeInSet(
-                column="unit_metric", value_set=sets["unit_metric"],
+                column="unit_metric",
+                value_set=sets["unit_metric"],
                 meta={"rule": "metric_on_form"},
             ),
             gxe.ExpectCompoundColumnsToBeUnique(
@@ -278,7 +292,8 @@ def run_suites(
         + (
             [
                 gxe.ExpectColumnValuesToBeInSet(
-                    column="period_code", value_set=run_periods,
+                    column="period_code",
+                    value_set=run_periods,
                     meta={"rule": "period_matches_run"},
                 )
             ]
@@ -290,8 +305,11 @@ def run_suites(
         name="wide",
         expectations=[
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=col_a, column_B=col_b, or_equal=True,
-                ignore_row_if="either_value_is_missing", meta={"rule": rule},
+                column_A=col_a,
+                column_B=col_b,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta={"rule": rule},
             )
             for rule, col_a, col_b in PAIR_RULES
         ],
@@ -369,8 +387,11 @@ def problems_from_failures(
                 _, col_a, col_b = next(p for p in PAIR_RULES if p[0] == rule_code)
                 a, b = canonical_text(row[col_a]), canonical_text(row[col_b])
                 fields = {
-                    "online": b, "total": a, "on_time": b, "resolved": a if
-                    rule_code == "on_time_le_resolved" else b, "received": a,
+                    "online": b,
+                    "total": a,
+                    "on_time": b,
+                    "resolved": a if rule_code == "on_time_le_resolved" else b,
+                    "received": a,
                 }
                 problem = Problem(
                     stage="validate",

@@ -139,7 +139,12 @@ def sync_catalog(conn: Connection, catalog: Catalog) -> None:
         conn,
         "rates",
         [
-            {"code": r.code, "label": r.label, "numerator": r.numerator, "denominator": r.denominator}
+            {
+                "code": r.code,
+                "label": r.label,
+                "numerator": r.numerator,
+                "denominator": r.denominator,
+            }
             for r in catalog.rates
         ],
     )
@@ -156,7 +161,9 @@ def utc_seconds(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(microsecond=0)
 
 
-def register_periods(conn: Connection, pairs: Iterable[tuple[str, Period]], catalog: Catalog) -> None:
+def register_periods(
+    conn: Connection, pairs: Iterable[tuple[str, Period]], catalog: Catalog
+) -> None:
     """Upsert the periods rows (window, deadline) for (regime, period) pairs."""
     rows = []
     for regime_code, period in sorted(set(pairs)):

@@ -21,8 +21,8 @@ WITH expected AS (
     INNER JOIN units AS u
         ON
             mr.unit_key = u.unit_key
-            AND u.valid_from <= p.end_date
-            AND u.valid_to >= p.end_date
+            AND p.end_date >= u.valid_from
+            AND p.end_date <= u.valid_to
 ),
 
 delivered AS (
