@@ -203,3 +203,10 @@ def table_names() -> list[str]:
     for path in sql_files("schema"):
         names += re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", path.read_text(encoding="utf-8"))
     return names
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of ``url`` (before dropping a database, or in tests)."""
+    engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
