@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -127,7 +128,9 @@ def parse_batch(settings: Settings, batch_id: str) -> int:
     paths = [r.archive_path for r in rows]
     if len(paths) >= PARALLEL_THRESHOLD:
         workers = max(1, min(os.cpu_count() or 1, 4))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver: never fork a process that runs threads (an Airflow task does)
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             forms = list(pool.map(parse_mod.parse_form, paths, chunksize=256))
     else:
         forms = [parse_mod.parse_form(p) for p in paths]
