@@ -243,7 +243,10 @@ def run_suites(
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("batch")
     long_suite = gx.ExpectationSuite(
         name="long",
