@@ -22,6 +22,7 @@ from commune_reports import validate as validate_mod
 from commune_reports.catalog import load_catalog
 from commune_reports.periods import Period, parse_period
 from commune_reports.problems import Problem
+from commune_reports.quarantine import quarantine_batch
 from commune_reports.settings import Settings
 from commune_reports.sources import claim_pending, list_files, register_files
 from commune_reports.warehouse import (
@@ -223,6 +224,7 @@ def validate_batch(
             )
         ]
     if not subs:
+        quarantine_batch(engine, settings, batch_id)  # files rejected while parsing
         return {"validated": 0, "rejected": 0}
     long, wide = validate_mod.build_frames(subs, values, catalog)
     sets = validate_mod.allowed_sets(subs, catalog)
@@ -238,6 +240,7 @@ def validate_batch(
             ),
             {"b": batch_id},
         )
+    quarantine_batch(engine, settings, batch_id)
     return {"validated": len(subs) - len(problems), "rejected": len(problems)}
 
 

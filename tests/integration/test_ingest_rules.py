@@ -113,6 +113,24 @@ def test_each_rule_rejects_its_file_and_the_rest_load(
         ).scalar_one()
         assert pending is None  # blank while pending, and still loaded
         assert conn.execute(text("SELECT COUNT(*) FROM submissions")).scalar_one() == 11
+    quarantined = sorted((load_settings().quarantine).rglob("*.xlsx"))
+    assert len(quarantined) == len(EXPECTED_ERRORS)
+    feedback = next(
+        p for p in quarantined if p.name.endswith(batch["online_gt_total"].name)
+    ).with_suffix(".xlsx.loi.txt")
+    text_ = feedback.read_text("utf-8")
+    assert text_.index("BaoCao!E13") < text_.index("was rejected")  # Vietnamese first
+    assert "lớn hơn tổng số hồ sơ" in text_ and "exceed all dossiers received" in text_
+
+
+def test_unreadable_file_is_quarantined(warehouse: str, tmp_path: Path) -> None:
+    bad = tmp_path / "30052_2023Q4.xlsx"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    result = ingest_paths(load_settings(), [bad])[0]
+    assert result["status"] == "rejected"
+    assert result["errors"][0]["rule"] == "unreadable"
+    kept = list(load_settings().quarantine.rglob("*30052_2023Q4.xlsx"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bad.read_bytes()
 
 
 def test_resubmission_replaces_and_failed_one_keeps(warehouse: str, tmp_path: Path) -> None:
