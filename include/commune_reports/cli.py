@@ -68,6 +68,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if figures.empty:
+        print(
+            f"chưa có số liệu cho kỳ {args.period} trong kho dữ liệu / "
+            f"no figures for period {args.period} in the warehouse ({settings.warehouse_url})",
+            file=sys.stderr,
+        )
+        return 1
     if args.format == "json":
         print(json.dumps(figure_rows(figures), ensure_ascii=False, indent=2))
     else:

@@ -34,6 +34,10 @@ class Figures:
     def total(self, metric: str, level: str, period: str) -> Decimal | None:
         return self.totals.get(metric, {}).get(level, {}).get(period)
 
+    @property
+    def empty(self) -> bool:
+        return not self.totals
+
     def rate(self, code: str, level: str, period: str) -> Decimal | None:
         parts = self.rates.get(code, {}).get(level, {}).get(period)
         if not parts or not parts[1]:
@@ -161,27 +165,54 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
         + (f" – {names[keys[-1]]})" if len(keys) > 1 else ")"),
         "",
     ]
+    sections: list[tuple[str, list[str]]] = []
     sessions = figures.total("dissemination_sessions", "all", label)
-    lines.append(
-        f"1. Số cuộc tuyên truyền, quán triệt về công tác dân vận: {_count(sessions)} cuộc"
-    )
-    if len(keys) > 1:
-        lines += [
-            f"   - {names[k]}: {_count(figures.total('dissemination_sessions', 'all', k))} cuộc"
-            for k in keys
-        ]
-    lines.append("2. Tỷ lệ đơn vị tổ chức Hội nghị cán bộ, công chức, viên chức:")
-    lines += [
-        f"   - {names[k]}: {_pct(figures.rate('staff_conference_rate', 'all', k))}" for k in keys
-    ]
-    lines.append("3. Tỷ lệ hồ sơ giải quyết đúng hạn và trước hạn:")
-    lines += [
-        f"   - {names[k]}: cấp huyện "
-        f"{_pct(figures.rate('on_time_resolution_rate', 'district', k))}, cấp xã "
-        f"{_pct(figures.rate('on_time_resolution_rate', 'commune', k))}"
+    detail = [
+        f"   - {names[k]}: {_count(figures.total('dissemination_sessions', 'all', k))} cuộc"
         for k in keys
     ]
-    lines.append("4. Hồ sơ tiếp nhận trực tuyến:")
+    sections.append(
+        (
+            "Số cuộc tuyên truyền, quán triệt về công tác dân vận: " + f"{_count(sessions)} cuộc",
+            detail if len(keys) > 1 else [],
+        )
+    )
+    sections.append(
+        (
+            "Tiếp công dân, đối thoại, giải quyết đơn khiếu nại, tố cáo:",
+            [
+                f"   - {names[k]}: "
+                f"{_count(figures.total('citizen_reception_sessions', 'all', k))} buổi tiếp công "
+                f"dân định kỳ; {_count(figures.total('dialogue_sessions', 'all', k))} cuộc đối "
+                f"thoại; tiếp nhận {_count(figures.total('complaints_received', 'all', k))} đơn, "
+                f"đã giải quyết {_count(figures.total('complaints_resolved', 'all', k))} đơn "
+                f"({_pct(figures.rate('complaint_resolution_rate', 'all', k))})"
+                for k in keys
+            ],
+        )
+    )
+    if any(not p.quarter for p in figures.periods):
+        sections.append(
+            (
+                "Tỷ lệ đơn vị tổ chức Hội nghị cán bộ, công chức, viên chức:",
+                [
+                    f"   - {names[k]}: {_pct(figures.rate('staff_conference_rate', 'all', k))}"
+                    for k in keys
+                ],
+            )
+        )
+    sections.append(
+        (
+            "Tỷ lệ hồ sơ giải quyết đúng hạn và trước hạn:",
+            [
+                f"   - {names[k]}: cấp huyện "
+                f"{_pct(figures.rate('on_time_resolution_rate', 'district', k))}, cấp xã "
+                f"{_pct(figures.rate('on_time_resolution_rate', 'commune', k))}"
+                for k in keys
+            ],
+        )
+    )
+    online_lines = []
     for k in keys:
         parts = []
         for level, name in (("district", "cấp huyện"), ("commune", "cấp xã")):
@@ -192,15 +223,18 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
                 f"{_pct(figures.rate('online_filing_rate', level, k))} so với tổng số "
                 f"{_count(total)} hồ sơ"
             )
-        lines.append(f"   - {names[k]}: " + "; ".join(parts))
-    evaluation = [k for k in keys if figures.total("mass_mobilization_score", "district", k)]
-    if evaluation or any(
-        figures.totals.get("civil_servants_dismissed", {}).get("district", {}).get(k) is not None
-        for k in keys
-    ):
-        lines.append("5. Kết quả đánh giá, xếp loại dân vận chính quyền của huyện:")
-        for k in keys:
-            lines.append(f"   - {names[k]}: {_evaluation(figures, k, catalog)}")
+        online_lines.append(f"   - {names[k]}: " + "; ".join(parts))
+    sections.append(("Hồ sơ tiếp nhận trực tuyến:", online_lines))
+    if any(figures.total("mass_mobilization_score", "district", k) for k in keys):
+        sections.append(
+            (
+                "Kết quả đánh giá, xếp loại dân vận chính quyền của huyện:",
+                [f"   - {names[k]}: {_evaluation(figures, k, catalog)}" for k in keys],
+            )
+        )
+    for number, (heading, body) in enumerate(sections, start=1):
+        lines.append(f"{number}. {heading}")
+        lines += body
     years = [p.code for p in figures.periods if not p.quarter]
     if len(years) >= 2:
         lines += ["", "Chú thích (4): " + render_footnote(figures, years[-2], years[-1])]
