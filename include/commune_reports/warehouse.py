@@ -191,7 +191,8 @@ def register_periods(
     conn.execute(
         text(
             f"INSERT INTO periods ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
-            "ON CONFLICT (regime, period_code) DO NOTHING"
+            "ON CONFLICT (regime, period_code) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in cols[2:])
         ),
         rows,
     )
