@@ -37,3 +37,15 @@ def cell_address(row: int, col: int) -> str:
         col, rem = divmod(col - 1, 26)
         letters = chr(65 + rem) + letters
     return f"{letters}{row + 1}"
+
+
+# How the reader recognises the parts of an altered form (compared as textnorm keys).
+HEADER_SCAN_ROWS = 40
+VALUE_HEADERS = (VALUE_HEADER, "Kết quả thực hiện", "Số liệu", "Giá trị", "Kết quả đạt được")
+CODE_HEADERS = (CODE_HEADER, "Mã số chỉ tiêu", "Mã CT", "Mã")
+LABEL_HEADERS = (LABEL_HEADER, "Tên chỉ tiêu", "Nội dung", "Nội dung chỉ tiêu")
+NUMBER_HEADERS = ("STT", "TT", "Số TT", "Số thứ tự")
+TOTALS_LABELS = ("Tổng cộng", "Cộng", "Tổng")
+HEADING_PREFIXES = ("Ủy ban nhân dân", "UBND")
+UNIT_TYPE_PREFIXES = ("Thị trấn", "Thị xã", "Thành phố", "Xã", "Phường", "Huyện", "Quận", "Tỉnh")
+FILE_NAME_HINT = "<mã đơn vị>_<mã kỳ>.xlsx"  # e.g. 30052_2023Q4.xlsx, the name FORM.md asks for

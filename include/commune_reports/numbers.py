@@ -9,30 +9,82 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 _GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$")
+_SPACED = re.compile(r"^\d{1,3}( \d{3})+(,\d+)?$")  # "2 384": a space groups thousands
 _PLAIN = re.compile(r"^\d+(,\d+)?$")
+_COMMA_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")  # "1,234": English grouping or a decimal?
+_DOT_DECIMAL = re.compile(r"^\d+\.\d+$")  # "84.43": English decimal or a thousands group?
+_ENGLISH = re.compile(r"^\d{1,3}(,\d{3})+\.\d+$")  # "1,234.5"
+# words and signs that qualify a figure instead of stating it ("hơn 256", "trên 99%")
+_QUALIFIER = re.compile(
+    r"(hơn|trên|dưới|khoảng|gần|xấp xỉ|tối thiểu|tối đa|ít nhất|chừng|ước|về|đạt|>|<|≥|≤|~|≈|\+/-)",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"[\u00a0\u2007\u202f\u2009]")
 
 
 class NumberError(ValueError):
-    """A cell whose text is not a number by Vietnamese rules (message says why, VI / EN)."""
+    """A cell whose text is not a number by Vietnamese rules (message says why, VI / EN).
+
+    ``rule`` names the reason: ``ambiguous_number``, ``qualified_number`` or ``not_a_number``.
+    """
+
+    def __init__(self, rule: str, message_vi: str, message_en: str):
+        super().__init__(f"{message_vi} / {message_en}")
+        self.rule, self.message_vi, self.message_en = rule, message_vi, message_en
 
 
-def parse_vn_number(text: str) -> Decimal:
-    """Read a number typed as text by Vietnamese rules; raise NumberError when ambiguous."""
-    cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
-    if cleaned.endswith("%"):
-        cleaned = cleaned[:-1]
-    negative = cleaned.startswith("-")
+def parse_vn_number(text: str, count: bool = False) -> Decimal:
+    """Read a number typed as text by Vietnamese rules; raise NumberError when it is ambiguous,
+    qualified or not a number. With ``count`` (a whole-number metric) "1,234" is ambiguous:
+    English thousands or a Vietnamese decimal, never guessed."""
+    cleaned = _SPACES.sub(" ", text).strip()
+    percent = cleaned.endswith("%")
+    if percent:
+        cleaned = cleaned[:-1].rstrip()
+    negative = cleaned.startswith(("-", "\u2212"))
     if negative:
-        cleaned = cleaned[1:]
+        cleaned = cleaned[1:].lstrip()
+    if _SPACED.match(cleaned):
+        cleaned = cleaned.replace(" ", ".")
+    if count and percent:
+        raise NumberError(
+            "not_a_number",
+            f"'{text}' là tỷ lệ phần trăm, chỉ tiêu này cần một số đếm",
+            f"'{text}' is a percentage where a count is expected",
+        )
+    if count and _COMMA_THOUSANDS.match(cleaned):
+        thousands = cleaned.replace(",", ".")
+        raise NumberError(
+            "ambiguous_number",
+            f"số '{text}' không rõ nghĩa: dấu phẩy là dấu thập phân; viết {thousands} "
+            "nếu là số nghìn, hoặc nhập ô dạng số",
+            f"ambiguous number '{text}': a comma marks decimals in Vietnamese; write "
+            f"{thousands} for thousands, or enter a numeric cell",
+        )
     if _GROUPED.match(cleaned) or _PLAIN.match(cleaned):
         value = Decimal(cleaned.replace(".", "").replace(",", "."))
         return -value if negative else value
-    if re.match(r"^\d+\.\d{1,2}$", cleaned) or re.match(r"^\d+\.\d{4,}$", cleaned):
+    if _DOT_DECIMAL.match(cleaned) or _ENGLISH.match(cleaned):
         raise NumberError(
-            f"số {text!r} không rõ nghĩa (dấu chấm là phân cách hàng nghìn) / "
-            f"ambiguous number {text!r} (a dot groups thousands in Vietnamese)"
+            "ambiguous_number",
+            f"số '{text}' không rõ nghĩa: dấu chấm phân cách hàng nghìn, dấu phẩy là dấu thập "
+            "phân (ví dụ 2.384 hoặc 50,43)",
+            f"ambiguous number '{text}': a dot groups thousands and a comma marks decimals in "
+            "Vietnamese (e.g. 2.384 or 50,43)",
         )
-    raise NumberError(f"không phải là số: {text!r} / not a number: {text!r}")
+    if re.search(r"\d", cleaned) and _QUALIFIER.search(cleaned):
+        raise NumberError(
+            "qualified_number",
+            f"'{text}' không phải là một số cụ thể: chỉ nhập số liệu chính xác, ghi chú đưa vào "
+            "cột Ghi chú",
+            f"'{text}' is not an exact figure: enter the exact number, put remarks in the notes "
+            "column",
+        )
+    raise NumberError(
+        "not_a_number",
+        f"'{text}' không phải là số",
+        f"'{text}' is not a number",
+    )
 
 
 def format_vn_number(value: Decimal | float | int, decimals: int = 0) -> str:

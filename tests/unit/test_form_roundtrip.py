@@ -73,4 +73,4 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a spreadsheet")
     form = parse_form(path)
-    assert [p.rule for p in form.problems] == ["unreadable"]
+    assert [p.rule for p in form.problems] == ["not_a_spreadsheet"]
