@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
+import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from commune_reports.problems import Problem
 from commune_reports.settings import Settings
 from commune_reports.warehouse import utc_seconds
 
+log = logging.getLogger(__name__)
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv"}
+# A file in an inbox folder modified less than this many seconds ago may still be being
+# copied: it is picked up only once it is structurally complete (a zip or OLE file whose end
+# is there) or has not changed for that long (a CSV file has no end marker).
+SETTLE_SECONDS = float(os.environ.get("COMMUNE_REPORTS_SETTLE_SECONDS", "60"))
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\\]|(^|[\\/])\.\.")
 
 
 @dataclass(frozen=True)
@@ -35,21 +46,69 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def list_files(paths: list[Path]) -> list[Path]:
-    """Spreadsheet files under the given files or folders, sorted, hidden files skipped."""
+def list_files(paths: list[Path], now: float | None = None) -> list[Path]:
+    """Spreadsheet files under the given files or folders, sorted. In folders, hidden files
+    and Office lock files are skipped, and so are symbolic links (an inbox file must be a file
+    that was delivered, never a pointer elsewhere on the server) and files still arriving."""
     found: list[Path] = []
+    now = time.time() if now is None else now
     for path in paths:
         if path.is_dir():
-            found += [
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SPREADSHEET_SUFFIXES
-                and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
-            ]
+            for p in path.rglob("*"):
+                relative = p.relative_to(path).parts
+                if any(part.startswith((".", "~$")) for part in relative):
+                    continue
+                if p.suffix.lower() not in SPREADSHEET_SUFFIXES:
+                    continue
+                if p.is_symlink() or any(parent.is_symlink() for parent in p.parents):
+                    log.warning("skipped symbolic link in the inbox: %r", str(p))
+                    continue
+                if p.is_file() and arrived(p, now):
+                    found.append(p)
         elif path.is_file():
             found.append(path)
     return sorted(set(found))
+
+
+def arrived(path: Path, now: float, settle: float | None = None) -> bool:
+    """Is the file complete? Unchanged for ``settle`` seconds, or a zip (xlsx, ods) or OLE
+    (xls) file whose structure ends where the file ends. A file still being copied is left in
+    the inbox for the next run; a file that stays broken is read then, and rejected."""
+    settle = SETTLE_SECONDS if settle is None else settle
+    stat = path.stat()
+    if now - stat.st_mtime >= settle:
+        return True
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        if head.startswith(b"PK"):
+            handle.seek(max(0, stat.st_size - 65_557))  # end record + the longest comment
+            tail = handle.read()
+            end = tail.rfind(b"PK\x05\x06")
+            complete = end >= 0 and end + 22 + int.from_bytes(
+                tail[end + 20 : end + 22], "little"
+            ) == len(tail)
+        elif head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+            complete = stat.st_size % 512 == 0 and stat.st_size >= 1536
+        else:
+            complete = False
+    if not complete:
+        log.info("not yet complete, left for the next run: %s", path)
+    return complete
+
+
+def unsafe_name_problem(name: str) -> Problem | None:
+    """A problem for a delivered name with control characters or a path in it ("..\\x")."""
+    if not _UNSAFE_NAME.search(name):
+        return None
+    return Problem(
+        stage="parse",
+        rule="unsafe_file_name",
+        message_vi="tên tệp chứa ký tự điều khiển hoặc đường dẫn ('..', '\\'): đổi tên tệp "
+        "theo mẫu <mã đơn vị>_<mã kỳ>.xlsx (ví dụ 30052_2023Q4.xlsx) rồi gửi lại",
+        message_en="the file name holds control characters or a path ('..', '\\'): rename it "
+        "as <unit code>_<period code>.xlsx (e.g. 30052_2023Q4.xlsx) and send it again",
+        found=repr(name),
+    )
 
 
 def archive_path(settings: Settings, digest: str, suffix: str) -> Path:

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import multiprocessing
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Numeric, bindparam, text
 
-from commune_reports import parse as parse_mod
 from commune_reports import validate as validate_mod
 from commune_reports.catalog import load_catalog
 from commune_reports.periods import Period, parse_period
 from commune_reports.problems import Problem
 from commune_reports.quarantine import quarantine_batch
 from commune_reports.settings import Settings
-from commune_reports.sources import claim_pending, list_files, register_files
+from commune_reports.sources import (
+    claim_pending,
+    list_files,
+    register_files,
+    unsafe_name_problem,
+)
 from commune_reports.warehouse import (
     ensure_schema,
     get_engine,
@@ -32,10 +33,10 @@ from commune_reports.warehouse import (
     run_sql_file,
     sql_files,
 )
+from commune_reports.workers import parse_files
 
 log = logging.getLogger(__name__)
 NUMBER = Numeric(18, 4, asdecimal=True)
-PARALLEL_THRESHOLD = 200  # below this many files, a worker pool costs more than it saves
 
 
 def _ids(conn: Connection, batch_id: str, status: str) -> list[str]:
@@ -115,28 +116,30 @@ def discover(
 
 
 def parse_batch(settings: Settings, batch_id: str) -> int:
-    """Parse every received file of the batch (in a worker pool for large batches) and stage
-    its values; a file that cannot be read is rejected with the reason."""
+    """Parse every received file of the batch in the pool of limited worker processes (always:
+    a hostile file can only kill the worker holding it) and stage its values; a file that
+    cannot be read is rejected with the reason, and what was noted but loaded is kept as
+    warnings."""
     engine = get_engine(settings.warehouse_url)
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT submission_id, archive_path FROM submissions "
+                "SELECT submission_id, archive_path, original_name FROM submissions "
                 "WHERE batch_id = :b AND status = 'received' ORDER BY submission_id"
             ),
             {"b": batch_id},
         ).all()
-    paths = [r.archive_path for r in rows]
-    if len(paths) >= PARALLEL_THRESHOLD:
-        workers = max(1, min(os.cpu_count() or 1, 4))
-        # forkserver: never fork a process that runs threads (an Airflow task does)
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            forms = list(pool.map(parse_mod.parse_form, paths, chunksize=256))
-    else:
-        forms = [parse_mod.parse_form(p) for p in paths]
-    values, headers, problems = [], [], {}
-    for (sid, _), form in zip(rows, forms, strict=True):
+    forms, stats = parse_files([(r.archive_path, r.original_name) for r in rows])
+    if stats.crashed or stats.timed_out:
+        log.warning(
+            "batch %s: %d parse workers crashed, %d timed out (files quarantined)",
+            batch_id,
+            stats.crashed,
+            stats.timed_out,
+        )
+    values, headers, problems, warnings = [], [], {}, []
+    for row, form in zip(rows, forms, strict=True):
+        sid = row.submission_id
         headers.append(
             {
                 "s": sid,
@@ -158,8 +161,15 @@ def parse_batch(settings: Settings, batch_id: str) -> int:
                     "value": v.value,
                 }
             )
-        if form.problems:
-            problems[sid] = form.problems
+        found = list(form.problems)
+        if (unsafe := unsafe_name_problem(row.original_name)) is not None:
+            found.insert(0, unsafe)
+        if found:
+            problems[sid] = found
+        warnings += [
+            {"submission_id": sid, "seq": n, **w.as_dict()}
+            for n, w in enumerate(form.warnings, start=1)
+        ]
     with engine.begin() as conn:
         if headers:
             conn.execute(
@@ -173,12 +183,13 @@ def parse_batch(settings: Settings, batch_id: str) -> int:
         # a resumed batch may have staged some values already: replace, never add twice
         ids = [h["s"] for h in headers]
         for start in range(0, len(ids), 500):
-            conn.execute(
-                text("DELETE FROM submission_values WHERE submission_id IN :ids").bindparams(
-                    bindparam("ids", expanding=True)
-                ),
-                {"ids": ids[start : start + 500]},
-            )
+            for table in ("submission_values", "submission_warnings"):
+                conn.execute(
+                    text(f"DELETE FROM {table} WHERE submission_id IN :ids").bindparams(
+                        bindparam("ids", expanding=True)
+                    ),
+                    {"ids": ids[start : start + 500]},
+                )
         if values:
             conn.execute(
                 text(
@@ -187,6 +198,16 @@ def parse_batch(settings: Settings, batch_id: str) -> int:
                     ":raw_value, :value)"
                 ).bindparams(bindparam("value", type_=NUMBER)),
                 values,
+            )
+        if warnings:
+            conn.execute(
+                text(
+                    "INSERT INTO submission_warnings (submission_id, seq, stage, rule, sheet, "
+                    "cell, metric_code, found, message_vi, message_en) VALUES (:submission_id, "
+                    ":seq, :stage, :rule, :sheet, :cell, :metric_code, :found, :message_vi, "
+                    ":message_en)"
+                ),
+                warnings,
             )
         _record_problems(conn, problems)
     return len(rows)

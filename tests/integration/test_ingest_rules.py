@@ -128,7 +128,7 @@ def test_unreadable_file_is_quarantined(warehouse: str, tmp_path: Path) -> None:
     bad.write_bytes(b"PK\x03\x04 truncated")
     result = ingest_paths(load_settings(), [bad])[0]
     assert result["status"] == "rejected"
-    assert result["errors"][0]["rule"] == "unreadable"
+    assert result["errors"][0]["rule"] == "truncated"
     kept = list(load_settings().quarantine.rglob("*30052_2023Q4.xlsx"))
     assert len(kept) == 1 and kept[0].read_bytes() == bad.read_bytes()
 

@@ -1,0 +1,282 @@
+"""Parse files in a pool of long-lived, resource-limited worker processes.
+
+Every file is parsed outside the pipeline's process, whatever the batch size: a hostile file
+(a zip bomb, a used range of 17 billion cells, a parser bug) can at worst kill the worker that
+holds it. Each worker limits itself (address space ``RLIMIT_AS``, CPU time per file
+``RLIMIT_CPU``, no core dumps) and parses many files, so isolation costs one process start per
+worker, not per file. The parent gives each file a wall-clock deadline; a worker that dies or
+overruns is replaced and the file it held gets a problem (``parser_crashed``,
+``parse_timeout``); the files queued behind it go to the other workers.
+
+Workers start through multiprocessing's forkserver (never fork a process that runs threads,
+as an Airflow task does), with the parser preloaded in the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from commune_reports.parse import ParsedForm, parse_form
+from commune_reports.problems import Problem
+from commune_reports.readers import MIB, Limits
+
+log = logging.getLogger(__name__)
+PRELOAD = ["commune_reports.parse", "python_calamine"]
+IN_FLIGHT = 2  # files queued per worker, so it never waits for the parent between files
+
+
+def _limit_self(limits: Limits) -> None:
+    """Run in the worker: cap its address space and core dumps, quiet Rust panics."""
+    os.environ["RUST_BACKTRACE"] = "0"
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    memory = int(limits.memory_mb * MIB)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > memory:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def _cpu_budget(seconds: int) -> None:
+    """Allow this file ``seconds`` of CPU from now: SIGXCPU ends the worker past it."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = used + seconds
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _worker_main(conn: Connection, limits: Limits) -> None:
+    _limit_self(limits)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    conn.send("ready")
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        index, path, name = job
+        _cpu_budget(limits.cpu_seconds)
+        try:
+            form = parse_form(path, name, limits)
+        except MemoryError:
+            form = ParsedForm(path=path, problems=[_memory_problem(limits)])
+        conn.send((index, form))
+
+
+def _memory_problem(limits: Limits) -> Problem:
+    return Problem(
+        stage="parse",
+        rule="too_much_memory",
+        message_vi=f"đọc tệp cần hơn {limits.memory_mb} MB bộ nhớ: không phải một biểu mẫu bình "
+        "thường; chỉ gửi trang biểu mẫu",
+        message_en=f"reading the file needs more than {limits.memory_mb} MB of memory: not an "
+        "ordinary report form; send only the form sheet",
+    )
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    queue: deque = field(default_factory=deque)  # (index, path, name) sent, not answered
+    head_started: float = 0.0
+
+
+@dataclass
+class PoolStats:
+    files: int = 0
+    workers_started: int = 0
+    crashed: int = 0
+    timed_out: int = 0
+    seconds: dict[int, float] = field(default_factory=dict)  # index -> wall time of its parse
+
+
+class ParsePool:
+    """``with ParsePool(limits) as pool: forms = pool.parse(jobs)``; jobs are
+    ``(path, original_name)``, results come back in the same order."""
+
+    def __init__(self, limits: Limits | None = None, workers: int | None = None):
+        self.limits = limits or Limits.from_env()
+        self.size = workers or max(1, min(os.cpu_count() or 1, 4))
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(PRELOAD)
+        self.workers: list[_Worker] = []
+        self.stats = PoolStats()
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe(duplex=True)
+        process = self.context.Process(
+            target=_worker_main, args=(child, self.limits), daemon=True, name="parse-worker"
+        )
+        process.start()
+        child.close()
+        # a worker that cannot even start is the machine's problem, not a file's: raise, so
+        # the task fails and retries instead of rejecting good files as "crashed"
+        try:
+            ready = parent.recv() if parent.poll(60) else None
+        except (EOFError, OSError):
+            ready = None
+        if ready != "ready":
+            process.kill()
+            process.join()
+            raise RuntimeError(f"a parse worker failed to start (exit code {process.exitcode})")
+        self.stats.workers_started += 1
+        return _Worker(process, parent)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        deadline = time.monotonic() + 5
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.workers = []
+
+    def parse(self, jobs: Sequence[tuple[str, str | None]]) -> list[ParsedForm]:
+        results: list[ParsedForm | None] = [None] * len(jobs)
+        pending = deque((i, str(path), name) for i, (path, name) in enumerate(jobs))
+        self.stats.files += len(jobs)
+        wanted = min(self.size, len(jobs))
+        while len(self.workers) < wanted:
+            self.workers.append(self._start())
+        while pending or any(w.queue for w in self.workers):
+            now = time.monotonic()
+            for worker in list(self.workers):
+                while pending and len(worker.queue) < IN_FLIGHT:
+                    job = pending.popleft()
+                    if not worker.queue:
+                        worker.head_started = now
+                    try:
+                        worker.conn.send(job)
+                    except OSError:
+                        pending.appendleft(job)
+                        if not worker.queue:
+                            self._replace(worker, pending, results, None)
+                        break
+                    worker.queue.append(job)
+            busy = [w for w in self.workers if w.queue]
+            if not busy:
+                continue
+            deadline = min(w.head_started for w in busy) + self.limits.seconds
+            ready = wait(
+                [w.conn for w in busy] + [w.process.sentinel for w in busy],
+                timeout=max(0.0, deadline - time.monotonic()),
+            )
+            for worker in busy:
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._drain(worker, results)
+                    if not worker.process.is_alive():
+                        worker.process.join()
+                        self._replace(worker, pending, results, worker.process.exitcode)
+            for worker in [w for w in self.workers if w.queue]:
+                if time.monotonic() - worker.head_started < self.limits.seconds:
+                    continue
+                self._drain(worker, results)  # the head may have finished at the deadline
+                if worker.queue and time.monotonic() - worker.head_started >= self.limits.seconds:
+                    worker.process.kill()
+                    worker.process.join()
+                    self._replace(worker, pending, results, worker.process.exitcode, True)
+        return [r for r in results if r is not None]
+
+    def _drain(self, worker: _Worker, results: list[ParsedForm | None]) -> None:
+        """Take the results the worker has sent (in the order of its queue)."""
+        try:
+            while worker.queue and worker.conn.poll():
+                index, form = worker.conn.recv()
+                head = worker.queue.popleft()
+                if head[0] != index:
+                    raise RuntimeError(f"parse worker answered {index} for job {head[0]}")
+                self.stats.seconds[index] = time.monotonic() - worker.head_started
+                results[index] = form
+                worker.head_started = time.monotonic()
+        except (EOFError, OSError):
+            pass
+
+    def _replace(
+        self,
+        worker: _Worker,
+        pending: deque,
+        results: list[ParsedForm | None],
+        exitcode: int | None,
+        timed_out: bool = False,
+    ) -> None:
+        if worker.queue:
+            index, path, name = worker.queue.popleft()
+            cpu = exitcode == -signal.SIGXCPU
+            results[index] = ParsedForm(path=path, problems=[self._death(exitcode, timed_out)])
+            self.stats.seconds[index] = time.monotonic() - worker.head_started
+            if timed_out or cpu:
+                self.stats.timed_out += 1
+            else:
+                self.stats.crashed += 1
+            log.warning(
+                "parse worker %s stopped on %s (%s, exit %s); replacing it",
+                worker.process.pid,
+                name or path,
+                "timeout" if timed_out or cpu else "crash",
+                exitcode,
+            )
+            pending.extendleft(reversed(worker.queue))  # queued behind it: parse elsewhere
+            worker.queue.clear()
+        worker.conn.close()
+        self.workers.remove(worker)
+        if pending:
+            self.workers.append(self._start())
+
+    def _death(self, exitcode: int | None, timed_out: bool) -> Problem:
+        if timed_out or exitcode == -signal.SIGXCPU:
+            return Problem(
+                stage="parse",
+                rule="parse_timeout",
+                message_vi=f"đọc tệp mất quá {self.limits.seconds:g} giây (giới hạn mỗi tệp): "
+                "không phải một biểu mẫu bình thường; chỉ gửi trang biểu mẫu",
+                message_en=f"reading the file took longer than {self.limits.seconds:g} s (the "
+                "limit per file): not an ordinary report form; send only the form sheet",
+            )
+        how = f"tín hiệu {-exitcode}" if exitcode and exitcode < 0 else f"mã {exitcode}"
+        how_en = f"signal {-exitcode}" if exitcode and exitcode < 0 else f"exit code {exitcode}"
+        return Problem(
+            stage="parse",
+            rule="parser_crashed",
+            message_vi=f"trình đọc bảng tính dừng đột ngột khi đọc tệp này ({how}; thường do tệp "
+            f"cần quá {self.limits.memory_mb} MB bộ nhớ hoặc bị hỏng): mở tệp bằng Excel, chỉ giữ "
+            "trang biểu mẫu, lưu lại dạng .xlsx",
+            message_en=f"the spreadsheet reader stopped abruptly on this file ({how_en}; usually a "
+            f"file needing more than {self.limits.memory_mb} MB of memory, or a damaged one): "
+            "open it in Excel, keep only the form sheet and save it as .xlsx",
+        )
+
+
+def parse_files(
+    jobs: Sequence[tuple[str, str | None]], limits: Limits | None = None
+) -> tuple[list[ParsedForm], PoolStats]:
+    """Parse ``(path, original_name)`` jobs in a fresh pool; the forms in order, and stats."""
+    if not jobs:
+        return [], PoolStats()
+    with ParsePool(limits) as pool:
+        forms = pool.parse(jobs)
+    return forms, pool.stats
