@@ -29,9 +29,8 @@ from commune_reports.sources import (
 from commune_reports.warehouse import (
     ensure_schema,
     get_engine,
+    refresh_marts,
     register_periods,
-    run_sql_file,
-    sql_files,
 )
 from commune_reports.workers import parse_files
 
@@ -354,8 +353,7 @@ def build_marts(
             if catalog.regimes[regime].period_type == p.period_type
         ]
         register_periods(conn, pairs, catalog)
-        for path in sql_files("marts"):
-            run_sql_file(conn, path)
+        refresh_marts(conn)
 
 
 def completeness_rows(

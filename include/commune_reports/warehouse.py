@@ -198,6 +198,35 @@ def register_periods(
     )
 
 
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+COMPLETENESS_COLUMNS = (
+    "regime, period_code, unit_code, unit_key, unit_name, level, deadline, status, "
+    "submission_id, received_at, rejected_count"
+)
+
+
+def query_text(name: str) -> str:
+    """A SELECT from ``sql/queries`` (shared by a mart and the command line), comments removed
+    so that a ``:name`` in a comment is not taken for a bind parameter."""
+    (statement,) = split_statements((SQL_DIR / "queries" / f"{name}.sql").read_text("utf-8"))
+    return statement
+
+
+def refresh_marts(conn: Connection) -> None:
+    """Rebuild every mart in file order; the completeness mart takes the rows of the shared
+    completeness query (as of the latest data) right after its file clears it."""
+    for path in sql_files("marts"):
+        run_sql_file(conn, path)
+        if path.stem.endswith("_completeness"):
+            conn.execute(
+                text(
+                    f"INSERT INTO completeness ({COMPLETENESS_COLUMNS}) "
+                    f"SELECT {COMPLETENESS_COLUMNS} FROM ({query_text('completeness')}) AS q"
+                ),
+                {"as_of": FAR_FUTURE},
+            )
+
+
 def table_names() -> list[str]:
     """Every table the schema creates, for snapshots and documentation."""
     names = []

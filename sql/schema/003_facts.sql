@@ -44,10 +44,26 @@ CREATE TABLE IF NOT EXISTS completeness (
     period_code TEXT NOT NULL,
     unit_code TEXT NOT NULL,
     unit_key TEXT NOT NULL,
+    unit_name TEXT NOT NULL,
     level TEXT NOT NULL,
+    deadline DATE NOT NULL,
     status TEXT NOT NULL,
     submission_id TEXT,
     received_at TIMESTAMP WITH TIME ZONE,
     rejected_count INTEGER NOT NULL,
     PRIMARY KEY (regime, period_code, unit_code)
+);
+
+CREATE TABLE IF NOT EXISTS mart_completeness_rates (
+    regime TEXT NOT NULL,
+    period_code TEXT NOT NULL,
+    level TEXT NOT NULL,
+    units_expected INTEGER NOT NULL,
+    units_reported INTEGER NOT NULL,
+    units_on_time INTEGER NOT NULL,
+    units_rejected INTEGER NOT NULL,
+    units_missing INTEGER NOT NULL,
+    reporting_rate_pct NUMERIC(9, 4) NOT NULL,
+    on_time_rate_pct NUMERIC(9, 4) NOT NULL,
+    PRIMARY KEY (regime, period_code, level)
 );
