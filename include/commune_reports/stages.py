@@ -247,9 +247,9 @@ def validate_batch(
         quarantine_batch(engine, settings, batch_id)  # files rejected while parsing
         return {"validated": 0, "rejected": 0}
     long, wide = validate_mod.build_frames(subs, values, catalog)
-    sets = validate_mod.allowed_sets(subs, catalog)
+    forms = validate_mod.form_sets(subs, catalog)
     periods = list(run_periods) if run_periods else None
-    failures = validate_mod.run_suites(long, wide, sets, periods)
+    failures = validate_mod.run_suites(long, wide, forms, periods)
     problems = validate_mod.problems_from_failures(failures, long, wide, periods)
     with engine.begin() as conn:
         _record_problems(conn, problems)
