@@ -101,7 +101,10 @@ def from_vni(text: str) -> str:
 
 def is_suspect(text: str) -> bool:
     """Could this cell be legacy-font text? (mojibake characters, no Vietnamese Unicode)"""
-    return not text.isascii() and bool(SUSPECT.search(text)) and not _VN_UNICODE.search(text)
+    if text.isascii():
+        return False
+    text = unicodedata.normalize("NFC", text)
+    return bool(SUSPECT.search(text)) and not _VN_UNICODE.search(text)
 
 
 @dataclass(frozen=True)

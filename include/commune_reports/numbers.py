@@ -46,6 +46,14 @@ def parse_vn_number(text: str, count: bool = False) -> Decimal:
         cleaned = cleaned[1:].lstrip()
     if _SPACED.match(cleaned):
         cleaned = cleaned.replace(" ", ".")
+    if re.search(r"\d", cleaned) and _QUALIFIER.search(cleaned):
+        raise NumberError(
+            "qualified_number",
+            f"'{text}' không phải là một số cụ thể: chỉ nhập số liệu chính xác, ghi chú đưa vào "
+            "cột Ghi chú",
+            f"'{text}' is not an exact figure: enter the exact number, put remarks in the notes "
+            "column",
+        )
     if count and percent:
         raise NumberError(
             "not_a_number",
@@ -71,14 +79,6 @@ def parse_vn_number(text: str, count: bool = False) -> Decimal:
             "phân (ví dụ 2.384 hoặc 50,43)",
             f"ambiguous number '{text}': a dot groups thousands and a comma marks decimals in "
             "Vietnamese (e.g. 2.384 or 50,43)",
-        )
-    if re.search(r"\d", cleaned) and _QUALIFIER.search(cleaned):
-        raise NumberError(
-            "qualified_number",
-            f"'{text}' không phải là một số cụ thể: chỉ nhập số liệu chính xác, ghi chú đưa vào "
-            "cột Ghi chú",
-            f"'{text}' is not an exact figure: enter the exact number, put remarks in the notes "
-            "column",
         )
     raise NumberError(
         "not_a_number",

@@ -37,7 +37,9 @@ _QUARTER_LABEL = re.compile(
 _YEAR_LABEL = re.compile(r"(?:kỳ báo cáo\s*:?\s*)?năm\s*(\d{4})", re.IGNORECASE)
 _FILE_NAME = re.compile(r"^(\d{5}|\d{3}(?:-[a-z]+)?)[_\- ]+(\d{4}(?:q[1-4])?)(?![0-9a-z])", re.I)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-_ERROR_LITERAL = re.compile(r"^#(DIV/0!|N/A|NAME\?|NULL!|NUM!|REF!|VALUE!|GETTING_DATA|SPILL!)$")
+_ERROR_LITERAL = re.compile(
+    r"^#(DIV/0!|N/A|NAME\?|NULL!|NUM!|REF!|VALUE!|GETTING_DATA|SPILL!|CALC!|ERROR)$"
+)
 _COUNT_KINDS = {"integer", "flag", "grade"}
 HEADER_SCAN_ROWS = L.HEADER_SCAN_ROWS
 
@@ -300,18 +302,16 @@ def _is_totals(*texts: str) -> bool:
     return False
 
 
-def _read_rows(
-    form: ParsedForm, sheet: SheetData, header: Header, filled: list[list[Any]], names: Names
-) -> None:
+def _read_rows(form: ParsedForm, sheet: SheetData, header: Header, names: Names) -> None:
     rows = sheet.rows
     catalog = names.catalog
     totals: list[tuple[str, Any]] = []
 
     def cell_text(row: list[Any], col: int | None, r: int) -> str:
+        # the cells as typed: a header merged down over a numbering row must not repeat there
         if col is None:
             return ""
-        source = filled[r] if r < len(filled) else row
-        return _text(source[col]) if col < len(source) else ""
+        return _text(row[col]) if col < len(row) else ""
 
     for r in range(header.row + 1, len(rows)):
         row = rows[r]
@@ -374,6 +374,8 @@ def _read_rows(
                 )
             )
             continue
+        if (r, header.value_col) in sheet.errors:
+            raw_cell = sheet.errors[(r, header.value_col)]
         raw, value, error = read_value(raw_cell, metric.value_kind if metric else None)
         if error:
             form.problems.append(
@@ -700,7 +702,7 @@ def parse_form(
     sheet, header, filled = chosen
     form.sheet = sheet.name
     _identify(form, filled, header.row, original_name or Path(path).name, names)
-    _read_rows(form, sheet, header, filled, names)
+    _read_rows(form, sheet, header, names)
     return form
 
 

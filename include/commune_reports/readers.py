@@ -73,6 +73,7 @@ class SheetData:
     rows: list[list[Any]]
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)  # 0-based
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # "#DIV/0!" cells
 
 
 @dataclass
@@ -360,7 +361,7 @@ def _read_workbook(data: bytes, kind: str, limits: Limits, parts: dict[str, byte
     except Exception as exc:  # calamine raises several types for unreadable files
         raise _unreadable(exc) from None
     sheets, hidden = [], []
-    formulas = _xlsx_formulas_without_value(parts) if kind == "xlsx" else {}
+    formulas, errors = _xlsx_formula_cells(parts) if kind == "xlsx" else ({}, {})
     for meta in book.sheets_metadata:
         if not str(meta.visible).endswith(".Visible"):
             hidden.append(meta.name)
@@ -380,6 +381,7 @@ def _read_workbook(data: bytes, kind: str, limits: Limits, parts: dict[str, byte
                 rows,
                 list(sheet.merged_cell_ranges or []),
                 formulas.get(meta.name, set()),
+                errors.get(meta.name, {}),
             )
         )
     return Book(kind, sheets, hidden)
@@ -403,40 +405,47 @@ _FORMULA_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
 _REF_ATTR = re.compile(rb"\br=\"([A-Z]{1,4})([0-9]{1,8})\"")
 
 
-def _xlsx_formulas_without_value(parts: dict[str, bytes]) -> dict[str, set[tuple[int, int]]]:
-    """Cells holding a formula but no cached value (saved by a program that did not compute
-    it), by sheet name: a reader would see them empty. ``parts``: the workbook's XML parts."""
-    out: dict[str, set[tuple[int, int]]] = {}
-    with_formulas = {n: x for n, x in parts.items() if n.startswith("xl/work") and b"<f" in x}
-    if not with_formulas or "xl/workbook.xml" not in parts:
-        return out
+def _xlsx_formula_cells(
+    parts: dict[str, bytes],
+) -> tuple[dict[str, set[tuple[int, int]]], dict[str, dict[tuple[int, int], str]]]:
+    """By sheet name: cells holding a formula but no saved result (written by a program that
+    did not compute it; a reader sees them empty), and cells whose saved result is an error
+    such as #DIV/0! (the reader also gives those as empty). ``parts``: the XML parts."""
+    no_value: dict[str, set[tuple[int, int]]] = {}
+    errors: dict[str, dict[tuple[int, int], str]] = {}
+    marked = {
+        n: x for n, x in parts.items() if n.startswith("xl/work") and (b"<f" in x or b't="e"' in x)
+    }
+    if not marked or "xl/workbook.xml" not in parts:
+        return no_value, errors
     rels = parts.get("xl/_rels/workbook.xml.rels", b"")
     targets = dict(_REL.findall(rels)) | {i: t for t, i in _REL_REVERSED.findall(rels)}
     for name, rid in _SHEET_ENTRY.findall(parts["xl/workbook.xml"]):
         target = targets.get(rid, b"").decode()
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        xml = with_formulas.get(part)
+        xml = marked.get(part)
         if xml is None:
             continue
-        cells = set()
+        sheet = unescape(name.decode())
         for match in _FORMULA_CELL.finditer(xml):
-            body = match[2] or b""
-            if b"<f" in body and not re.search(rb"<v>[^<]", body):
-                ref = _REF_ATTR.search(match[1])
-                if ref:
-                    cells.add((int(ref[2]) - 1, _column_number(ref[1]) - 1))
-        out[unescape(name.decode())] = cells
-    return out
+            attrs, body = match[1], match[2] or b""
+            ref = _REF_ATTR.search(attrs)
+            if ref is None:
+                continue
+            where = (int(ref[2]) - 1, _column_number(ref[1]) - 1)
+            if b't="e"' in attrs:
+                value = re.search(rb"<v>([^<]*)</v>", body)
+                errors.setdefault(sheet, {})[where] = value[1].decode() if value else "#ERROR"
+            elif b"<f" in body and not re.search(rb"<v>[^<]", body):
+                no_value.setdefault(sheet, set()).add(where)
+    return no_value, errors
 
 
 def _read_csv(data: bytes) -> Book:
     text, encoding = decode_text(data)
-    sample = text[:8192]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    head = text[:16384].splitlines()[:40]
+    widths = {d: max((len(r) for r in csv.reader(head, delimiter=d)), default=0) for d in ",;\t"}
+    delimiter = max(",;\t", key=lambda d: widths[d])  # the one that splits the header row
     rows = [
         [cell if cell.strip() else None for cell in row]
         for row in csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -464,6 +473,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
         latin = data.decode("latin-1")
+        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", latin):
+            raise reject(
+                "unknown_encoding",
+                "tệp .csv chứa dữ liệu nhị phân, không phải văn bản: lưu lại biểu mẫu dạng "
+                "'CSV UTF-8 (Comma delimited)' hoặc .xlsx",
+                "the .csv file holds binary data, not text: save the form again as 'CSV UTF-8 "
+                "(Comma delimited)' or .xlsx",
+            )
         suspects = [t for t in re.split(r"[,;\t\r\n\"]+", latin) if legacy.is_suspect(t)]
         try:
             windows = unicodedata.normalize("NFC", data.decode("cp1258"))

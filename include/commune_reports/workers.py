@@ -74,7 +74,7 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
             form = parse_form(path, name, limits)
         except MemoryError:
             form = ParsedForm(path=path, problems=[_memory_problem(limits)])
-        conn.send((index, form))
+        conn.send((index, form, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 def _memory_problem(limits: Limits) -> Problem:
@@ -103,6 +103,9 @@ class PoolStats:
     crashed: int = 0
     timed_out: int = 0
     seconds: dict[int, float] = field(default_factory=dict)  # index -> wall time of its parse
+    # index -> the worker's peak resident memory after that file (KiB; a worker's lifetime
+    # peak, so the file's own peak when it is the worker's first)
+    peak_rss_kb: dict[int, int] = field(default_factory=dict)
 
 
 class ParsePool:
@@ -206,12 +209,13 @@ class ParsePool:
         """Take the results the worker has sent (in the order of its queue)."""
         try:
             while worker.queue and worker.conn.poll():
-                index, form = worker.conn.recv()
+                index, form, peak = worker.conn.recv()
                 head = worker.queue.popleft()
                 if head[0] != index:
                     raise RuntimeError(f"parse worker answered {index} for job {head[0]}")
                 self.stats.seconds[index] = time.monotonic() - worker.head_started
                 results[index] = form
+                self.stats.peak_rss_kb[index] = peak
                 worker.head_started = time.monotonic()
         except (EOFError, OSError):
             pass
