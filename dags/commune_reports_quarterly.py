@@ -12,6 +12,7 @@ collects the quarter whose deadline has just passed. Reruns never double-count.
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable
+
 from commune_reports.airflow_support import build_collection_dag
 
 build_collection_dag(

@@ -13,6 +13,7 @@ has just passed; reruns never double-count.
 
 import pendulum
 from airflow.sdk import MultipleCronTriggerTimetable
+
 from commune_reports.airflow_support import build_collection_dag
 
 build_collection_dag(

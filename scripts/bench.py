@@ -256,11 +256,12 @@ def peak_memory_mib() -> dict[str, float]:
 def child_run(n: int, batch_id: str) -> dict[str, Any]:
     """One pipeline run in this (fresh) process, on the warehouse of COMMUNE_REPORTS_HOME."""
     started = time.perf_counter()
+    from sqlalchemy import text
+
     from commune_reports import stages
     from commune_reports.periods import parse_period
     from commune_reports.settings import load_settings
     from commune_reports.warehouse import get_engine
-    from sqlalchemy import text
 
     imports = time.perf_counter() - started
     settings = load_settings()
@@ -393,8 +394,9 @@ class PerFileBaseline:
     def __init__(self, db_url: str) -> None:
         import great_expectations as gx
         import great_expectations.expectations as gxe
-        from commune_reports.warehouse import get_engine
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        from commune_reports.warehouse import get_engine
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -56,8 +56,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A new database on the local PostgreSQL server, dropped afterwards."""
-    from commune_reports.warehouse import dispose_engine
     from sqlalchemy import create_engine, text
+
+    from commune_reports.warehouse import dispose_engine
 
     name = f"commune_reports_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -56,20 +56,59 @@ class FailureNotifier(BaseNotifier):
             smtp.send_message(message)
 
 
-def warehouse_url() -> str | None:
-    """The warehouse from the Airflow connection ``commune_reports_warehouse`` if it exists;
-    None lets the package fall back to COMMUNE_REPORTS_WAREHOUSE_URL or embedded SQLite."""
+def _connection(env_name: str, default_id: str) -> Any | None:
+    """An Airflow connection by id (overridable by an env var), or None if it does not exist."""
     from airflow.sdk import BaseHook
 
-    conn_id = os.environ.get("COMMUNE_REPORTS_WAREHOUSE_CONN_ID", WAREHOUSE_CONN_ID)
     try:
-        conn = BaseHook.get_connection(conn_id)
+        return BaseHook.get_connection(os.environ.get(env_name, default_id))
     except Exception as exc:  # not found: the SDK raises AirflowNotFoundException
         if type(exc).__name__ != "AirflowNotFoundException":
             raise
         return None
-    uri = conn.get_uri()
-    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", uri)
+
+
+def warehouse_url() -> str | None:
+    """The warehouse from the Airflow connection ``commune_reports_warehouse`` if it exists;
+    None lets the package fall back to COMMUNE_REPORTS_WAREHOUSE_URL or embedded SQLite."""
+    conn = _connection("COMMUNE_REPORTS_WAREHOUSE_CONN_ID", WAREHOUSE_CONN_ID)
+    if conn is None:
+        return None
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", conn.get_uri())
+
+
+def alert_channels() -> list[Any]:
+    """Alert channels from the connections ``commune_reports_smtp`` (host, port, login,
+    password; extra ``from``, ``starttls``) and ``commune_reports_webhook`` (extra ``url``, or
+    the host as a full URL); the environment fills in a channel with no connection."""
+    from commune_reports.channels import SmtpChannel, WebhookChannel, channels_from_env
+
+    channels: list[Any] = []
+    smtp = _connection("COMMUNE_REPORTS_SMTP_CONN_ID", "commune_reports_smtp")
+    if smtp is not None:
+        extra = smtp.extra_dejson or {}
+        channels.append(
+            SmtpChannel(
+                host=smtp.host,
+                port=int(smtp.port or 25),
+                sender=extra.get("from", "commune-reports@localhost"),
+                user=smtp.login or None,
+                password=smtp.password or None,
+                starttls=str(extra.get("starttls", "")).lower() in {"1", "true"},
+            )
+        )
+    hook = _connection("COMMUNE_REPORTS_WEBHOOK_CONN_ID", "commune_reports_webhook")
+    if hook is not None:
+        channels.append(WebhookChannel(url=(hook.extra_dejson or {}).get("url") or hook.host))
+    names = {c.name for c in channels}
+    return channels + [c for c in channels_from_env() if c.name not in names]
+
+
+def run_day(context: Any) -> Any:
+    """The local (Asia/Ho_Chi_Minh) date a run acts for: its logical date, else run_after."""
+    run = context["dag_run"]
+    moment = run.logical_date or run.run_after
+    return pendulum.instance(moment).in_timezone(TIMEZONE).date()
 
 
 def _settings() -> Any:
@@ -128,9 +167,7 @@ def build_collection_dag(
                 if any(p.period_type != period_type for p in periods):
                     raise ValueError(f"{dag_id} collects {period_type} periods, not {requested}")
                 return [p.code for p in periods]
-            run = context["dag_run"]
-            moment = run.logical_date or run.run_after
-            day = pendulum.instance(moment).in_timezone(TIMEZONE).date()
+            day = run_day(context)
             regimes = load_catalog().regimes.values()
             primary = next(r for r in regimes if r.period_type == period_type)
             return [period_due_before(day, primary).code]
@@ -202,6 +239,96 @@ def build_collection_dag(
         periods = resolve_periods()
         batch = load(validate(parse(discover(periods)), periods))
         marts = build_marts(batch, periods)
-        check_completeness(marts, periods) >> publish_report(periods)
+
+        @task
+        def send_deadline_alerts(periods: list[str]) -> int:
+            """After the deadline: one roll-up to the district naming every unit missing or
+            rejected-only (sent once per period, however often the DAG reruns)."""
+            import datetime as dt
+
+            from commune_reports.alerts import send_due
+            from commune_reports.periods import parse_period
+            from commune_reports.warehouse import get_engine
+
+            sent = send_due(
+                get_engine(_settings().warehouse_url),
+                [parse_period(p) for p in periods],
+                run_day(get_current_context()),
+                alert_channels(),
+                dt.datetime.now(dt.UTC),
+                stages=("deadline",),
+            )
+            log.info("alerts delivered: %s", sent)
+            return len(sent)
+
+        checked = check_completeness(marts, periods)
+        checked >> [publish_report(periods), send_deadline_alerts(periods)]
 
     return collection()
+
+
+def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date: Any) -> Any:
+    """The daily DAG: collect what has arrived for every period in its alert window, then send
+    the reminders and escalations that are due (each once)."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=start_date,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=["commune-reports", "alerts"],
+        default_args={
+            "owner": "commune-reports",
+            "retries": 3,
+            "retry_delay": pendulum.duration(minutes=10),
+            "on_failure_callback": FailureNotifier(),
+        },
+        on_failure_callback=FailureNotifier(),
+    )
+    def alerts() -> None:
+        @task
+        def open_periods() -> list[str]:
+            """Periods whose reminder, deadline or escalation window contains the run's day."""
+            from commune_reports.alerts import open_periods as windows
+            from commune_reports.catalog import load_catalog
+
+            return [p.code for p in windows(run_day(get_current_context()), load_catalog())]
+
+        @task
+        def collect(periods: list[str]) -> list[str]:
+            """Load what has arrived, so a unit that has reported is not reminded."""
+            from commune_reports.periods import parse_period
+            from commune_reports.pipeline import run_periods
+
+            settings = _settings()
+            for kind in ("quarter", "year"):
+                mine = [parse_period(p) for p in periods if parse_period(p).period_type == kind]
+                if mine:
+                    run_id = get_current_context()["run_id"]
+                    log.info("%s", run_periods(settings, mine, f"{dag_id}:{run_id}:{kind}"))
+            return periods
+
+        @task
+        def send_reminders_and_escalations(periods: list[str]) -> int:
+            import datetime as dt
+
+            from commune_reports.alerts import send_due
+            from commune_reports.periods import parse_period
+            from commune_reports.warehouse import get_engine
+
+            sent = send_due(
+                get_engine(_settings().warehouse_url),
+                [parse_period(p) for p in periods],
+                run_day(get_current_context()),
+                alert_channels(),
+                dt.datetime.now(dt.UTC),
+                stages=("reminder", "escalation"),
+            )
+            log.info("alerts delivered: %s", sent)
+            return len(sent)
+
+        send_reminders_and_escalations(collect(open_periods()))
+
+    return alerts()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -72,6 +72,9 @@ class Regime:
     window_end_day: int
     deadline_days: int
     deadline_day_kind: str  # working | calendar
+    reminder_days_before: int = 3
+    escalation_days_after: int = 5
+    alerts_stop_days_after: int = 45  # no alerts about periods older than this
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ class Catalog:
     regimes: dict[str, Regime]
     grades: dict[int, str]
     units_by_code: dict[str, tuple[Unit, ...]]
+    recipients: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+
+    def emails(self, unit_code: str, role: str = "unit") -> tuple[str, ...]:
+        """E-mail recipients of a unit's own alerts (role unit) or of the district roll-up."""
+        return self.recipients.get((unit_code, role), ())
 
     def metric(self, code: str) -> Metric:
         return self.metrics_by_code[code]
@@ -176,10 +184,17 @@ def _load(folder: Path) -> Catalog:
             window_end_day=int(r["window_end_day"]),
             deadline_days=int(r["deadline_days"]),
             deadline_day_kind=r["deadline_day_kind"],
+            reminder_days_before=int(r["reminder_days_before"]),
+            escalation_days_after=int(r["escalation_days_after"]),
+            alerts_stop_days_after=int(r["alerts_stop_days_after"]),
         )
         for r in _rows("regimes.csv", folder)
     }
     grades = {int(r["code"]): r["abbreviation"] for r in _rows("grades.csv", folder)}
+    recipients: dict[tuple[str, str], list[str]] = {}
+    if (folder / "recipients.csv").exists():
+        for r in _rows("recipients.csv", folder):
+            recipients.setdefault((r["unit_code"], r["role"]), []).append(r["email"])
     by_code: dict[str, list[Unit]] = {}
     for unit in units:
         by_code.setdefault(unit.code, []).append(unit)
@@ -190,4 +205,5 @@ def _load(folder: Path) -> Catalog:
         regimes=regimes,
         grades=grades,
         units_by_code={code: tuple(found) for code, found in by_code.items()},
+        recipients={key: tuple(emails) for key, emails in recipients.items()},
     )

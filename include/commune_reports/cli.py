@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -82,6 +83,70 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _today() -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    from commune_reports.periods import TIMEZONE
+
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from exc
+
+
+def _cmd_completeness(args: argparse.Namespace) -> int:
+    from commune_reports.completeness import completeness_report, end_of_day, render_text
+    from commune_reports.periods import parse_period
+    from commune_reports.warehouse import get_engine
+
+    try:
+        period = parse_period(args.period)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = get_engine(load_settings().warehouse_url)
+    report = completeness_report(engine, period, end_of_day(args.as_of or _today()))
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render_text(report), end="")
+    return 0
+
+
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    from commune_reports.alerts import send_due
+    from commune_reports.channels import DeliveryError, channels_from_env
+    from commune_reports.periods import parse_period_range
+    from commune_reports.warehouse import get_engine
+
+    channels = channels_from_env()
+    if not channels:
+        print(
+            "chưa cấu hình kênh gửi / no channel configured: set COMMUNE_REPORTS_SMTP_HOST "
+            "and/or COMMUNE_REPORTS_WEBHOOK_URL",
+            file=sys.stderr,
+        )
+        return 2
+    engine = get_engine(load_settings().warehouse_url)
+    try:
+        sent = send_due(
+            engine,
+            parse_period_range(args.period),
+            args.as_of or _today(),
+            channels,
+            dt.datetime.now(dt.UTC),
+        )
+    except DeliveryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(json.dumps(sent, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="commune-reports",
@@ -104,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", required=True, help="2023Q4, 2023 or 2021..2023")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("completeness", help="who has reported for a period, and the rates")
+    p.add_argument("--period", required=True, help="2023Q4 or 2023")
+    p.add_argument("--as-of", type=_date, help="count deliveries up to this day (default today)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_completeness)
+    p = sub.add_parser("alerts", help="send the reminders, roll-ups and escalations now due")
+    p.add_argument("--period", required=True, help="2023Q4, 2023 or a range")
+    p.add_argument("--as-of", type=_date, help="the day to act as (default today)")
+    p.set_defaults(func=_cmd_alerts)
     return parser
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"commune_reports_quarterly", "commune_reports_yearly"}
+COLLECTION = {"commune_reports_quarterly", "commune_reports_yearly"}
+EXPECTED = COLLECTION | {"commune_reports_alerts_daily"}
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +37,17 @@ def test_policy(dagbag, dag_id: str) -> None:
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert dag.on_failure_callback, "every DAG has a failure route"
-    assert "periods" in dag.params
     for task in dag.tasks:
         assert task.retries >= 1, task.task_id
         assert task.on_failure_callback, task.task_id
-    assert [t.task_id for t in dag.topological_sort()] == [
+
+
+@pytest.mark.parametrize("dag_id", sorted(COLLECTION))
+def test_collection_graph(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert "periods" in dag.params
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:7] == [
         "resolve_periods",
         "discover",
         "parse",
@@ -48,7 +55,17 @@ def test_policy(dagbag, dag_id: str) -> None:
         "load",
         "build_marts",
         "check_completeness",
-        "publish_report",
+    ]
+    assert set(order[7:]) == {"publish_report", "send_deadline_alerts"}
+    assert "check_completeness" in dag.task_dict["send_deadline_alerts"].upstream_task_ids
+
+
+def test_alerts_graph(dagbag) -> None:
+    dag = dagbag.dags["commune_reports_alerts_daily"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "open_periods",
+        "collect",
+        "send_reminders_and_escalations",
     ]
 
 
@@ -81,6 +98,7 @@ print(json.dumps({{"seconds": out, "heavy": heavy}}))
 def test_schedules_fire_after_the_deadlines(dagbag) -> None:
     """The cron in each DAG file must follow the catalog's deadlines for years to come."""
     import pendulum
+
     from commune_reports.catalog import load_catalog
     from commune_reports.periods import Period, deadline, period_due_before
 

@@ -9,9 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+
 from commune_reports.report import figure_rows, load_figures, render_footnote, render_text
 from commune_reports.warehouse import get_engine, table_names
-from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_FOOTNOTE = (REPO / "tests" / "fixtures" / "seed_footnote_4.txt").read_text("utf-8").strip()

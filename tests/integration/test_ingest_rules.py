@@ -9,13 +9,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import text
+
 from commune_reports.cli import main
 from commune_reports.pipeline import ingest_paths
 from commune_reports.sample_data import sample_values
 from commune_reports.settings import load_settings
 from commune_reports.template import write_form
 from commune_reports.warehouse import get_engine
-from sqlalchemy import text
 
 SAMPLE = sample_values()
 

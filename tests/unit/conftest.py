@@ -1,4 +1,5 @@
 import pytest
+
 from commune_reports.sample_data import sample_values as _sample_values
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from commune_reports.parse import parse_form
 from commune_reports.template import TemplateError, write_form
 

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+
 from commune_reports.numbers import (
     NumberError,
     format_vn_number,

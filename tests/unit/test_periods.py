@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+
 from commune_reports.catalog import load_catalog
 from commune_reports.periods import (
     Period,

@@ -1,0 +1,339 @@
+"""Alerts in stages, sent once each: a reminder before the deadline to units that have not
+reported, a roll-up to the district after the deadline naming every missing or rejected-only
+unit, and an escalation some days later for those still missing.
+
+What is due is computed from the completeness rows as of a date, so a unit that reports after
+the reminder is not named again. Every delivery is recorded in ``alerts_sent`` only after it
+succeeded: a rerun sends nothing twice and a failed delivery is retried by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from commune_reports.catalog import Catalog, Regime, load_catalog
+from commune_reports.channels import Channel, DeliveryError, Message
+from commune_reports.completeness import NOT_REPORTED, end_of_day, unit_rows
+from commune_reports.periods import Period, deadline, parse_period_range
+from commune_reports.warehouse import utc_seconds
+
+log = logging.getLogger(__name__)
+STAGES = ("reminder", "deadline", "escalation")
+ROLL_UP = "*"
+
+
+@dataclass
+class Alert:
+    stage: str
+    regime: str
+    period: Period
+    deadline: dt.date
+    unit_code: str  # ROLL_UP for the district roll-up
+    units: list[dict[str, Any]]
+    recipients: list[str]
+    message: Message = field(repr=False)
+
+
+def due_stages(regime: Regime, period: Period, day: dt.date) -> list[str]:
+    """Stages of ``period`` due on ``day`` (local date), before the alerts stop."""
+    due = deadline(period, regime)
+    if day > due + dt.timedelta(days=regime.alerts_stop_days_after):
+        return []
+    stages = []
+    if due - dt.timedelta(days=regime.reminder_days_before) <= day <= due:
+        stages.append("reminder")
+    if day > due:
+        stages.append("deadline")
+    if day >= due + dt.timedelta(days=regime.escalation_days_after):
+        stages.append("escalation")
+    return stages
+
+
+def open_periods(day: dt.date, catalog: Catalog) -> list[Period]:
+    """Periods with a reminder, roll-up or escalation window around ``day`` (daily DAG)."""
+    found = set()
+    for regime in catalog.regimes.values():
+        span = (
+            f"{day.year - 1}Q1..{day.year + 1}Q4"
+            if regime.period_type == "quarter"
+            else f"{day.year - 2}..{day.year + 1}"
+        )
+        found |= {p for p in parse_period_range(span) if due_stages(regime, p, day)}
+    return sorted(found)
+
+
+def _vn_date(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _unit_line_vi(u: dict[str, Any]) -> str:
+    if u["status"] == "missing":
+        return f"{u['unit_code']} {u['unit_name']}: chưa gửi báo cáo"
+    found = "; ".join(f"[{p['sheet']}!{p['cell']}] {p['message_vi']}" for p in u["problems"][:5])
+    return f"{u['unit_code']} {u['unit_name']}: biểu đã gửi bị từ chối — {found}"
+
+
+def _unit_line_en(u: dict[str, Any]) -> str:
+    if u["status"] == "missing":
+        return f"{u['unit_code']} {u['unit_name']}: no report received"
+    found = "; ".join(
+        f"[{p['sheet']}!{p['cell']}] {p['message_en']} ({p['rule']})" for p in u["problems"][:5]
+    )
+    return f"{u['unit_code']} {u['unit_name']}: the form sent was rejected — {found}"
+
+
+_INTRO = {
+    "reminder": (
+        "Nhắc nhở: hạn gửi {label} kỳ {period} là ngày {due_vi}. Các đơn vị sau chưa có báo "
+        "cáo hợp lệ:",
+        "Reminder: the {regime} report for {period} is due on {due}. No valid report yet from:",
+    ),
+    "deadline": (
+        "Đã hết hạn gửi {label} kỳ {period} (ngày {due_vi}). Các đơn vị chưa có báo cáo hợp lệ:",
+        "The {regime} report for {period} was due on {due}. Units without a valid report:",
+    ),
+    "escalation": (
+        "Quá hạn {days} ngày: {label} kỳ {period} (hạn {due_vi}) vẫn chưa có báo cáo hợp lệ của:",
+        "{days} days overdue: the {regime} report for {period} (due {due}) is still missing from:",
+    ),
+}
+_SUBJECT = {
+    "reminder": ("Nhắc hạn", "Reminder"),
+    "deadline": ("Tổng hợp sau hạn", "Deadline roll-up"),
+    "escalation": ("Quá hạn", "Overdue"),
+}
+
+
+def compose(
+    stage: str,
+    regime: Regime,
+    period: Period,
+    due: dt.date,
+    day: dt.date,
+    units: list[dict[str, Any]],
+) -> Message:
+    """The message of one alert: Vietnamese first, English below; plain text and HTML."""
+    fields = {
+        "label": regime.label.lower(),
+        "regime": regime.code,
+        "period": period.code,
+        "due": due.isoformat(),
+        "due_vi": _vn_date(due),
+        "days": (day - due).days,
+    }
+    intro_vi, intro_en = (t.format(**fields) for t in _INTRO[stage])
+    lines_vi = [_unit_line_vi(u) for u in units]
+    lines_en = [_unit_line_en(u) for u in units]
+    vi_subject, en_subject = _SUBJECT[stage]
+    subject = f"[{vi_subject} / {en_subject}] {regime.label} {period.code} — {len(units)} đơn vị"
+    text_body = "\n".join(
+        [
+            intro_vi,
+            *(f"- {x}" for x in lines_vi),
+            "",
+            "Đề nghị đơn vị gửi hoặc gửi lại biểu đúng mẫu qua hộp thư tiếp nhận.",
+            "",
+            "---",
+            intro_en,
+            *(f"- {x}" for x in lines_en),
+            "",
+            "Please send or resend the form through the usual inbox.",
+            "",
+        ]
+    )
+
+    def block(intro: str, lines: list[str]) -> str:
+        items = "".join(f"<li>{html.escape(x)}</li>" for x in lines)
+        return f"<p>{html.escape(intro)}</p><ul>{items}</ul>"
+
+    html_body = (
+        "<html><body>"
+        + block(intro_vi, lines_vi)
+        + '<hr><div lang="en">'
+        + block(intro_en, lines_en)
+        + "</div></body></html>"
+    )
+    payload = {
+        "stage": stage,
+        "regime": regime.code,
+        "period": period.code,
+        "deadline": due.isoformat(),
+        "units": [
+            {
+                "code": u["unit_code"],
+                "name": u["unit_name"],
+                "status": u["status"],
+                "problems": u["problems"],
+            }
+            for u in units
+        ],
+    }
+    return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+
+
+def plan(
+    engine: Engine,
+    periods: Sequence[Period],
+    day: dt.date,
+    stages: Sequence[str] = STAGES,
+    catalog: Catalog | None = None,
+) -> list[Alert]:
+    """The alerts due on ``day`` for ``periods`` (not yet filtered by what was already sent)."""
+    catalog = catalog or load_catalog()
+    rows = unit_rows(engine, periods, end_of_day(day), catalog)
+    alerts: list[Alert] = []
+    for period in periods:
+        for regime in catalog.regimes.values():
+            if regime.period_type != period.period_type:
+                continue
+            due = deadline(period, regime)
+            late = [
+                r
+                for r in rows
+                if r["regime"] == regime.code
+                and r["period_code"] == period.code
+                and r["status"] in NOT_REPORTED
+            ]
+            for stage in due_stages(regime, period, day):
+                if stage not in stages or not late:
+                    continue
+                if stage == "deadline":
+                    alerts.append(
+                        Alert(
+                            stage,
+                            regime.code,
+                            period,
+                            due,
+                            ROLL_UP,
+                            late,
+                            list(catalog.emails(district_code(catalog), "district")),
+                            compose(stage, regime, period, due, day, late),
+                        )
+                    )
+                    continue
+                for unit in late:
+                    recipients = list(catalog.emails(unit["unit_code"]))
+                    if stage == "escalation":
+                        recipients += [
+                            e
+                            for e in catalog.emails(district_code(catalog), "district")
+                            if e not in recipients
+                        ]
+                    alerts.append(
+                        Alert(
+                            stage,
+                            regime.code,
+                            period,
+                            due,
+                            unit["unit_code"],
+                            [unit],
+                            recipients,
+                            compose(stage, regime, period, due, day, [unit]),
+                        )
+                    )
+    return alerts
+
+
+def district_code(catalog: Catalog) -> str:
+    """The unit whose district recipients receive roll-ups (the one with role district)."""
+    codes = sorted({code for code, role in catalog.recipients if role == "district"})
+    return codes[0] if codes else ""
+
+
+def _sent(engine: Engine, alert: Alert) -> set[tuple[str, str]]:
+    with engine.connect() as conn:
+        return {
+            (r.channel, r.recipient)
+            for r in conn.execute(
+                text(
+                    "SELECT channel, recipient FROM alerts_sent WHERE regime = :r AND "
+                    "period_code = :p AND stage = :s AND unit_code = :u"
+                ),
+                {"r": alert.regime, "p": alert.period.code, "s": alert.stage, "u": alert.unit_code},
+            )
+        }
+
+
+def deliver(
+    engine: Engine, alerts: Sequence[Alert], channels: Sequence[Channel], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Send each alert on each channel unless already recorded; record each success at once.
+    Every failure is attempted, then raised together, so the task fails and is retried."""
+    delivered, failures = [], []
+    for alert in alerts:
+        done = _sent(engine, alert)
+        for channel in channels:
+            targets = alert.recipients if channel.name == "email" else [channel.url]
+            if channel.name == "email" and not targets:
+                log.warning("no e-mail recipient for %s %s", alert.unit_code, alert.stage)
+            for recipient in targets:
+                if (channel.name, recipient) in done:
+                    continue
+                try:
+                    channel.send(recipient, alert.message)
+                except DeliveryError as exc:
+                    failures.append(str(exc))
+                    continue
+                with engine.begin() as conn:
+                    conn.execute(
+                        text(
+                            "INSERT INTO alerts_sent (regime, period_code, stage, unit_code, "
+                            "channel, recipient, units_named, sent_at) VALUES (:r, :p, :s, :u, "
+                            ":c, :to, :units, :at)"
+                        ),
+                        {
+                            "r": alert.regime,
+                            "p": alert.period.code,
+                            "s": alert.stage,
+                            "u": alert.unit_code,
+                            "c": channel.name,
+                            "to": recipient,
+                            "units": " ".join(u["unit_code"] for u in alert.units),
+                            "at": utc_seconds(now),
+                        },
+                    )
+                delivered.append(
+                    {
+                        "stage": alert.stage,
+                        "regime": alert.regime,
+                        "period": alert.period.code,
+                        "unit": alert.unit_code,
+                        "channel": channel.name,
+                        "recipient": recipient,
+                        "units": [u["unit_code"] for u in alert.units],
+                    }
+                )
+    if failures:
+        raise DeliveryError(
+            f"{len(failures)} alert deliveries failed (not recorded, will be retried): "
+            + "; ".join(failures[:5])
+        )
+    return delivered
+
+
+def send_due(
+    engine: Engine,
+    periods: Sequence[Period],
+    day: dt.date,
+    channels: Sequence[Channel],
+    now: dt.datetime,
+    stages: Sequence[str] = STAGES,
+) -> list[dict[str, Any]]:
+    """Plan and deliver what is due on ``day`` (the command line and the DAG tasks)."""
+    if not channels:
+        due = plan(engine, periods, day, stages)
+        if due:
+            log.warning(
+                "%d alerts due but no channel configured (COMMUNE_REPORTS_SMTP_HOST or "
+                "COMMUNE_REPORTS_WEBHOOK_URL, or the Airflow connections): nothing sent",
+                len(due),
+            )
+        return []
+    return deliver(engine, plan(engine, periods, day, stages), channels, now)

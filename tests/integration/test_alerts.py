@@ -1,0 +1,306 @@
+"""Completeness and alerts against real servers: an SMTP server (aiosmtpd) and an HTTP server
+started here receive the messages; the sample inbox with units removed, one rejected and one
+late, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from email.message import Message as MailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from commune_reports.alerts import send_due
+from commune_reports.channels import DeliveryError, SmtpChannel, WebhookChannel
+from commune_reports.cli import main
+from commune_reports.periods import Period
+from commune_reports.pipeline import run_periods
+from commune_reports.settings import load_settings
+from commune_reports.warehouse import get_engine
+
+REPO = Path(__file__).resolve().parents[2]
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+Q4 = Period(2023, 4)
+REMOVED = {"30055", "872-TP"}  # never sent
+REJECTED = "30052"  # sent a form with more online dossiers than received
+LATE = "30061"  # sent on 19 December, the day after the deadline
+DISTRICT = ["noivu@thapmuoi.example.vn", "vanphong@thapmuoi.example.vn"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], MailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.original_content))
+        )
+        return "250 OK"
+
+
+class SmtpServer:
+    """A real SMTP server on a loopback port, which a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.inbox = _Inbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/commune-reports", received
+    server.shutdown()
+    server.server_close()
+
+
+def _stamp(path: Path, local: dt.datetime) -> None:
+    moment = local.replace(tzinfo=TZ).timestamp()
+    os.utime(path, (moment, moment))
+
+
+@pytest.fixture
+def delivered(home: Path, warehouse: str) -> str:
+    """2023Q4 and 2023 as the units sent them: two missing, one rejected, one late."""
+    for period in ("2023Q4", "2023"):
+        shutil.copytree(REPO / "include" / "sample_inbox" / period, home / "inbox" / period)
+    q4 = home / "inbox" / "2023Q4"
+    for code in REMOVED:
+        (q4 / f"{code}_2023Q4.xlsx").unlink()
+    book = openpyxl.load_workbook(q4 / f"{REJECTED}_2023Q4.xlsx")
+    book["BaoCao"]["E13"] = 99_999
+    book.save(q4 / f"{REJECTED}_2023Q4.xlsx")
+    for path in (home / "inbox").rglob("*.xlsx"):
+        _stamp(path, dt.datetime(2023, 12, 10, 9, 0))
+    _stamp(q4 / f"{LATE}_2023Q4.xlsx", dt.datetime(2023, 12, 19, 10, 0))
+    return warehouse
+
+
+def _load(periods: list[Period]) -> None:
+    run_periods(load_settings(), periods)
+
+
+def test_completeness_names_the_removed_units(
+    delivered: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _load([Q4])
+    assert (
+        main(["completeness", "--period", "2023Q4", "--as-of", "2023-12-25", "--format", "json"])
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    (quarterly,) = report["regimes"]
+    status = {u["code"]: u["status"] for u in quarterly["units"]}
+    assert len(status) == 19
+    assert {c for c, s in status.items() if s == "missing"} == REMOVED
+    assert {c for c, s in status.items() if s == "rejected"} == {REJECTED}
+    assert {c for c, s in status.items() if s == "late"} == {LATE}
+    rejected = next(u for u in quarterly["units"] if u["code"] == REJECTED)
+    assert rejected["problems"][0]["cell"] == "E13"
+    rates = quarterly["rates"]
+    assert rates["commune"] | {} == {
+        "expected": 13,
+        "on_time": 10,
+        "late": 1,
+        "missing": 1,
+        "rejected": 1,
+        "reporting_rate": 84.62,
+        "on_time_rate": 76.92,
+    }
+    assert rates["district"]["reporting_rate"] == 83.33
+    assert rates["all"]["reporting_rate"] == 84.21
+    assert rates["all"]["on_time_rate"] == 78.95
+    assert all(r["reporting_rate"] <= 100 for r in rates.values())
+    # before the late file arrived, the late unit was simply missing
+    assert (
+        main(["completeness", "--period", "2023Q4", "--as-of", "2023-12-18", "--format", "json"])
+        == 0
+    )
+    earlier = json.loads(capsys.readouterr().out)["regimes"][0]
+    assert {u["code"] for u in earlier["units"] if u["status"] == "missing"} == REMOVED | {LATE}
+    # the mart for analysts agrees, as of the latest data
+    with get_engine(delivered).connect() as conn:
+        mart = conn.execute(
+            text(
+                "SELECT units_expected, units_reported, units_on_time, reporting_rate_pct "
+                "FROM mart_completeness_rates WHERE regime = 'quarterly' "
+                "AND period_code = '2023Q4' AND level = 'commune'"
+            )
+        ).one()
+    assert (mart[0], mart[1], mart[2], round(float(mart[3]), 2)) == (13, 11, 10, 84.62)
+
+
+def _mails(server: SmtpServer) -> list[tuple[list[str], MailMessage]]:
+    out, server.inbox.messages[:] = list(server.inbox.messages), []
+    return out
+
+
+def _body(message: MailMessage) -> tuple[str, str]:
+    plain = message.get_body(("plain",)) if hasattr(message, "get_body") else None
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in message.walk()
+        if not p.is_multipart()
+    }
+    del plain
+    return parts["text/plain"], parts["text/html"]
+
+
+def test_stages_once_each_to_the_right_people(
+    delivered: str, smtp: SmtpServer, webhook: tuple[str, list[dict]]
+) -> None:
+    _load([Q4])
+    engine = get_engine(delivered)
+    url, posts = webhook
+    channels = [SmtpChannel(host="127.0.0.1", port=smtp.port), WebhookChannel(url=url)]
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    # reminder, three days before the deadline of 18 December
+    send_due(engine, [Q4], dt.date(2023, 12, 16), channels, now)
+    mails = _mails(smtp)
+    assert sorted(r for rcpts, _ in mails for r in rcpts) == sorted(
+        [
+            "ubnd@myquy.thapmuoi.example.vn",
+            "tuphap@thapmuoi.example.vn",
+            "ubnd@myhoa.thapmuoi.example.vn",
+            "ubnd@docbinhkieu.thapmuoi.example.vn",
+        ]
+    )
+    assert sorted(p["units"][0]["code"] for p in posts) == sorted(REMOVED | {REJECTED, LATE})
+    assert all(p["stage"] == "reminder" for p in posts)
+    posts.clear()
+    # the same day again: nothing new
+    assert send_due(engine, [Q4], dt.date(2023, 12, 16), channels, now) == []
+    assert _mails(smtp) == [] and posts == []
+
+    # the day after the deadline: one roll-up to the district; the late unit has now reported
+    send_due(engine, [Q4], dt.date(2023, 12, 19), channels, now)
+    mails = _mails(smtp)
+    assert sorted(r for rcpts, _ in mails for r in rcpts) == DISTRICT
+    plain, html_part = _body(mails[0][1])
+    named = {code for code in ("30055", "872-TP", REJECTED, LATE) if code in plain}
+    assert named == REMOVED | {REJECTED}
+    assert plain.index("Đã hết hạn") < plain.index("was due")  # Vietnamese first
+    assert "E13" in plain and "<li>" in html_part
+    assert [p["stage"] for p in posts] == ["deadline"]
+    assert {u["code"] for u in posts[0]["units"]} == REMOVED | {REJECTED}
+    posts.clear()
+
+    # five days after the deadline: escalations to each unit still missing, copied to the district
+    send_due(engine, [Q4], dt.date(2023, 12, 23), channels, now)
+    recipients = sorted(r for rcpts, _ in _mails(smtp) for r in rcpts)  # one mail per recipient
+    assert recipients == sorted(
+        [
+            "ubnd@myquy.thapmuoi.example.vn",
+            "tuphap@thapmuoi.example.vn",
+            "ubnd@myhoa.thapmuoi.example.vn",
+            *DISTRICT * 3,
+        ]
+    )
+    assert sorted(p["units"][0]["code"] for p in posts) == sorted(REMOVED | {REJECTED})
+    with engine.connect() as conn:
+        ledger = conn.execute(
+            text("SELECT stage, COUNT(*) FROM alerts_sent GROUP BY stage ORDER BY stage")
+        ).all()
+    assert [tuple(r) for r in ledger] == [("deadline", 3), ("escalation", 12), ("reminder", 8)]
+
+
+def test_smtp_down_fails_loudly_and_next_run_delivers(
+    delivered: str, smtp: SmtpServer, webhook: tuple[str, list[dict]]
+) -> None:
+    _load([Q4])
+    engine = get_engine(delivered)
+    url, posts = webhook
+    channels = [SmtpChannel(host="127.0.0.1", port=smtp.port, timeout=5), WebhookChannel(url)]
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    smtp.stop()
+    with pytest.raises(DeliveryError, match="not recorded"):
+        send_due(engine, [Q4], dt.date(2023, 12, 16), channels, now)
+    with engine.connect() as conn:
+        by_channel = dict(
+            conn.execute(text("SELECT channel, COUNT(*) FROM alerts_sent GROUP BY channel")).all()
+        )
+    assert by_channel == {"webhook": 4}  # the webhook got through; no e-mail marked sent
+    smtp.start()
+    send_due(engine, [Q4], dt.date(2023, 12, 16), channels, now)
+    assert len(_mails(smtp)) == 4
+    assert len(posts) == 4  # the webhook is not sent twice
+
+
+def test_daily_dag_reminds_and_fails_when_smtp_is_down(
+    delivered: str, smtp: SmtpServer, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("COMMUNE_REPORTS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMMUNE_REPORTS_SMTP_PORT", str(smtp.port))
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags["commune_reports_alerts_daily"]
+    for task in dag.tasks:
+        task.retries = 0
+    smtp.stop()
+    failed = dag.test(logical_date=dt.datetime(2023, 12, 16, 7, 0, tzinfo=TZ))
+    assert "fail" in str(failed.state).lower()
+    with get_engine(delivered).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM alerts_sent")).scalar_one() == 0
+    smtp.start()
+    run = dag.test(logical_date=dt.datetime(2023, 12, 16, 8, 0, tzinfo=TZ))
+    assert "success" in str(run.state).lower()
+    mails = _mails(smtp)
+    assert sorted(r for rcpts, _ in mails for r in rcpts) == sorted(
+        [
+            "ubnd@myquy.thapmuoi.example.vn",
+            "tuphap@thapmuoi.example.vn",
+            "ubnd@myhoa.thapmuoi.example.vn",
+            "ubnd@docbinhkieu.thapmuoi.example.vn",
+        ]
+    )
