@@ -10,12 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+
 from commune_reports.cli import main
 from commune_reports.readers import Limits
 from commune_reports.settings import load_settings
 from commune_reports.warehouse import get_engine
-from sqlalchemy import text
-
 from tests.corpus.make_corpus import Case, make_corpus, measure
 
 
