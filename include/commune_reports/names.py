@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from commune_reports import form_layout as L
-from commune_reports.catalog import CATALOG_DIR, Catalog, load_catalog
+from commune_reports.catalog import CATALOG_DIR, Catalog, Metric, load_catalog
 from commune_reports.textnorm import key, strip_prefix
 
 _TYPE_KEYS = tuple(key(p) for p in L.UNIT_TYPE_PREFIXES)
@@ -30,6 +30,7 @@ class Names:
     unit_core: dict[str, frozenset[str]]  # "mỹ an" -> {"30037", "30064"}
     metric_labels: dict[str, str]  # label key -> metric code
     metric_codes: dict[str, str]  # casefolded code -> code
+    metrics: dict[str, Metric]  # code -> metric
 
     def units_named(self, text: str) -> frozenset[str]:
         """Codes of the units a heading such as "ỦY BAN NHÂN DÂN XÃ MỸ HOÀ" can name."""
@@ -67,8 +68,13 @@ def _label_keys(label: str) -> list[str]:
 
 
 def load_names(folder: Path | None = None) -> Names:
-    chosen = folder or Path(os.environ.get("COMMUNE_REPORTS_CATALOG_DIR") or CATALOG_DIR)
-    return _build(chosen.resolve())
+    """The names of ``folder``, else ``COMMUNE_REPORTS_CATALOG_DIR``, else the packaged one."""
+    return _named(str(folder or os.environ.get("COMMUNE_REPORTS_CATALOG_DIR") or CATALOG_DIR))
+
+
+@cache
+def _named(folder: str) -> Names:
+    return _build(Path(folder).resolve())
 
 
 @cache
@@ -101,4 +107,5 @@ def _build(folder: Path) -> Names:
         unit_core={k: frozenset(v) for k, v in core.items()},
         metric_labels=labels,
         metric_codes={m.code.casefold(): m.code for m in catalog.metrics},
+        metrics=catalog.metrics_by_code,
     )

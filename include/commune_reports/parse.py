@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -114,7 +115,7 @@ def read_value(
             return raw, Decimal(raw), None
         except InvalidOperation:
             return raw, None, NumberError("not_a_number", f"'{raw}' không phải là số", raw)
-    raw = clean(cell)
+    raw = " ".join(unicodedata.normalize("NFC", str(cell)).split())  # footnotes kept: no guess
     if not raw:
         return None, None, None
     if _ERROR_LITERAL.match(raw):
@@ -304,7 +305,6 @@ def _is_totals(*texts: str) -> bool:
 
 def _read_rows(form: ParsedForm, sheet: SheetData, header: Header, names: Names) -> None:
     rows = sheet.rows
-    catalog = names.catalog
     totals: list[tuple[str, Any]] = []
 
     def cell_text(row: list[Any], col: int | None, r: int) -> str:
@@ -359,7 +359,7 @@ def _read_rows(form: ParsedForm, sheet: SheetData, header: Header, names: Names)
                     )
                 )
             continue
-        metric = catalog.metrics_by_code.get(code)
+        metric = names.metrics.get(code)
         if (r, header.value_col) in sheet.formulas_without_value:
             form.problems.append(
                 _problem(

@@ -19,10 +19,11 @@ import os
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from commune_reports import legacy
 from commune_reports.problems import Problem
@@ -164,6 +165,51 @@ def _inspect(data: bytes, suffix: str, limits: Limits, sheets: dict[str, bytes])
 _UNSAFE_PART = re.compile(r"(^/|^\\|(^|[/\\])\.\.([/\\]|$)|^[A-Za-z]:|[\x00-\x1f\x7f])")
 _XML_PART = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_ROOT = re.compile(rb"<[A-Za-z_]")
+_KEPT_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+MAX_PROLOG = MIB
+PROLOG_PEEK = 8192
+
+
+def _member(data: bytes, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """The first ``limit`` unpacked bytes of a zip member, straight from the archive's bytes
+    (zipfile's own reader costs more than the small parts of a form are worth)."""
+    offset = info.header_offset
+    if data[offset : offset + 4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    name_len = int.from_bytes(data[offset + 26 : offset + 28], "little")
+    extra_len = int.from_bytes(data[offset + 28 : offset + 30], "little")
+    start = offset + 30 + name_len + extra_len
+    raw = data[start : start + info.compress_size]
+    if len(raw) < info.compress_size:
+        raise EOFError(f"{info.filename} is cut short")
+    if info.compress_type == zipfile.ZIP_STORED:
+        return raw[:limit]
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise zipfile.BadZipFile(f"{info.filename}: unsupported compression {info.compress_type}")
+    return zlib.decompressobj(-15).decompress(raw, limit)
+
+
+def _doctype_in_prolog(source: bytes | IO[bytes]) -> bool:
+    """Does the XML declare a DOCTYPE or ENTITY before its root element? A prolog longer than
+    1 MiB counts as hostile too. ``source``: the bytes, or a stream read 4 KiB at a time."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    buf = b""
+    while True:
+        chunk = source.read(4096)
+        buf += chunk
+        stripped = _COMMENT.sub(b"", buf)
+        root = _ROOT.search(stripped)
+        if _DOCTYPE.search(stripped[: root.start()] if root else stripped):
+            return True
+        if root is not None or not chunk:
+            return False
+        if len(buf) > MAX_PROLOG:
+            return True
+
+
 _CELL_REF = re.compile(rb"<c\s[^>]*?\br=\"([A-Z]{1,4})([0-9]{1,8})\"")
 _ROW_REF = re.compile(rb"<row\s[^>]*?\br=\"([0-9]{1,8})\"")
 _REPEAT = re.compile(rb"number-(rows|columns)-repeated=\"([0-9]+)\"")
@@ -228,15 +274,24 @@ def _inspect_zip(data: bytes, suffix: str, limits: Limits, sheets: dict[str, byt
     for info in infos:
         if not (_XML_PART.search(info.filename) or info.filename.endswith("content.xml")):
             continue
+        whole = info.filename.startswith("xl/worksheets/") or info.filename in _KEPT_PARTS
         try:
-            part = book.read(info)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            if whole:
+                part = _member(data, info, info.file_size)
+                hostile = _doctype_in_prolog(part)
+            else:  # a DOCTYPE can only stand before the root element: read no further
+                head = _member(data, info, PROLOG_PEEK)
+                hostile = _doctype_in_prolog(head)
+                if not hostile and len(head) >= PROLOG_PEEK and not _ROOT.search(head):
+                    with book.open(info) as stream:  # a long prolog: read on, in steps
+                        hostile = _doctype_in_prolog(stream)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
             raise reject(
                 "truncated",
                 f"tệp bị hỏng ({info.filename}: {exc}): gửi lại tệp",
                 f"the file is damaged ({info.filename}: {exc}): send it again",
             ) from None
-        if _DOCTYPE.search(part):
+        if hostile:
             raise reject(
                 "xml_doctype",
                 f"phần {info.filename} của tệp có khai báo DOCTYPE/ENTITY (có thể là tệp độc hại: "
@@ -250,18 +305,21 @@ def _inspect_zip(data: bytes, suffix: str, limits: Limits, sheets: dict[str, byt
         if info.filename.startswith("xl/worksheets/"):
             _check_extent(info.filename, part, limits)
             sheets[info.filename] = part
-        elif info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        elif info.filename in _KEPT_PARTS:
             sheets[info.filename] = part
         elif kind_name == "ods" and info.filename == "content.xml":
-            _check_ods_repeats(part, limits)
+            _check_ods_repeats(book.read(info), limits)
     return kind_name
 
 
 def _check_extent(name: str, part: bytes, limits: Limits) -> None:
-    rows = [int(m) for m in _ROW_REF.findall(part)]
-    cols = [_column_number(m[0]) for m in _CELL_REF.findall(part)]
-    rows += [int(m[1]) for m in _CELL_REF.findall(part)]
-    last_row, last_col = max(rows, default=0), max(cols, default=0)
+    rows = {int(m) for m in _ROW_REF.findall(part)}
+    letters: set[bytes] = set()
+    for col, row in _CELL_REF.findall(part):
+        letters.add(col)
+        rows.add(int(row))
+    last_row = max(rows, default=0)
+    last_col = max((_column_number(c) for c in letters), default=0)
     if last_row > limits.max_rows or last_col > limits.max_cols:
         raise _extent(name, last_row, last_col, limits)
 
@@ -402,6 +460,7 @@ _SHEET_ENTRY = re.compile(rb"<sheet\b[^>]*?\bname=\"([^\"]*)\"[^>]*?\br:id=\"([^
 _REL = re.compile(rb"<Relationship\b[^>]*?\bId=\"([^\"]*)\"[^>]*?\bTarget=\"([^\"]*)\"")
 _REL_REVERSED = re.compile(rb"<Relationship\b[^>]*?\bTarget=\"([^\"]*)\"[^>]*?\bId=\"([^\"]*)\"")
 _FORMULA_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_FORMULA_TAG = re.compile(rb"<f[\s>/]")
 _REF_ATTR = re.compile(rb"\br=\"([A-Z]{1,4})([0-9]{1,8})\"")
 
 
@@ -414,7 +473,9 @@ def _xlsx_formula_cells(
     no_value: dict[str, set[tuple[int, int]]] = {}
     errors: dict[str, dict[tuple[int, int], str]] = {}
     marked = {
-        n: x for n, x in parts.items() if n.startswith("xl/work") and (b"<f" in x or b't="e"' in x)
+        n: x
+        for n, x in parts.items()
+        if n.startswith("xl/worksheets/") and (_FORMULA_TAG.search(x) or b't="e"' in x)
     }
     if not marked or "xl/workbook.xml" not in parts:
         return no_value, errors
@@ -436,7 +497,7 @@ def _xlsx_formula_cells(
             if b't="e"' in attrs:
                 value = re.search(rb"<v>([^<]*)</v>", body)
                 errors.setdefault(sheet, {})[where] = value[1].decode() if value else "#ERROR"
-            elif b"<f" in body and not re.search(rb"<v>[^<]", body):
+            elif _FORMULA_TAG.search(body) and not re.search(rb"<v>[^<]", body):
                 no_value.setdefault(sheet, set()).add(where)
     return no_value, errors
 

@@ -59,7 +59,12 @@ def clean(text: object) -> str:
     """Readable form of a cell: NFC, footnote markers gone, single spaces, trimmed."""
     if text is None:
         return ""
-    value = unicodedata.normalize("NFC", str(text))
+    return _clean(text if isinstance(text, str) else str(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean(text: str) -> str:
+    value = unicodedata.normalize("NFC", text)
     value = _FOOTNOTES.sub("", value)
     value = _SPACES.sub(" ", value).strip()
     value = _SPACE_BEFORE_PUNCT.sub(r"\1", value)

@@ -33,7 +33,8 @@ from commune_reports.readers import MIB, Limits
 
 log = logging.getLogger(__name__)
 PRELOAD = ["commune_reports.parse", "python_calamine"]
-IN_FLIGHT = 2  # files queued per worker, so it never waits for the parent between files
+IN_FLIGHT = 2  # chunks queued per worker, so it never waits for the parent between chunks
+CHUNK = 32  # files per message at most
 
 
 def _limit_self(limits: Limits) -> None:
@@ -57,24 +58,33 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _worker_main(conn: Connection, limits: Limits) -> None:
+def _worker_main(conn: Connection, limits: Limits, progress: Any) -> None:
+    """Parse the chunks of jobs the parent sends; before each file, write its index and start
+    time into ``progress`` (shared memory) so the parent knows which file a death or an
+    overrun belongs to; answer each chunk with one message."""
     _limit_self(limits)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     conn.send("ready")
     while True:
         try:
-            job = conn.recv()
+            chunk = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if chunk is None:
             return
-        index, path, name = job
-        _cpu_budget(limits.cpu_seconds)
-        try:
-            form = parse_form(path, name, limits)
-        except MemoryError:
-            form = ParsedForm(path=path, problems=[_memory_problem(limits)])
-        conn.send((index, form, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        answers = []
+        for index, path, name in chunk:
+            started = time.monotonic()
+            progress[0], progress[1] = index, started
+            _cpu_budget(limits.cpu_seconds)
+            try:
+                form = parse_form(path, name, limits)
+            except MemoryError:
+                form = ParsedForm(path=path, problems=[_memory_problem(limits)])
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            answers.append((index, form, time.monotonic() - started, peak))
+            progress[0] = -1
+        conn.send(answers)
 
 
 def _memory_problem(limits: Limits) -> Problem:
@@ -92,8 +102,8 @@ def _memory_problem(limits: Limits) -> Problem:
 class _Worker:
     process: Any
     conn: Connection
-    queue: deque = field(default_factory=deque)  # (index, path, name) sent, not answered
-    head_started: float = 0.0
+    progress: Any  # shared [index of the file being parsed or -1, its start (monotonic)]
+    chunks: deque = field(default_factory=deque)  # chunks of (index, path, name) unanswered
 
 
 @dataclass
@@ -119,6 +129,7 @@ class ParsePool:
         self.context.set_forkserver_preload(PRELOAD)
         self.workers: list[_Worker] = []
         self.stats = PoolStats()
+        self.lost = 0
 
     def __enter__(self) -> ParsePool:
         return self
@@ -128,8 +139,12 @@ class ParsePool:
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe(duplex=True)
+        progress = self.context.RawArray("d", [-1.0, 0.0])
         process = self.context.Process(
-            target=_worker_main, args=(child, self.limits), daemon=True, name="parse-worker"
+            target=_worker_main,
+            args=(child, self.limits, progress),
+            daemon=True,
+            name="parse-worker",
         )
         process.start()
         child.close()
@@ -144,7 +159,7 @@ class ParsePool:
             process.join()
             raise RuntimeError(f"a parse worker failed to start (exit code {process.exitcode})")
         self.stats.workers_started += 1
-        return _Worker(process, parent)
+        return _Worker(process, parent, progress)
 
     def close(self) -> None:
         for worker in self.workers:
@@ -160,92 +175,96 @@ class ParsePool:
         self.workers = []
 
     def parse(self, jobs: Sequence[tuple[str, str | None]]) -> list[ParsedForm]:
+        """Parse ``(path, original_name)`` jobs; the forms in the same order."""
         results: list[ParsedForm | None] = [None] * len(jobs)
         pending = deque((i, str(path), name) for i, (path, name) in enumerate(jobs))
         self.stats.files += len(jobs)
         wanted = min(self.size, len(jobs))
+        # chunks: few messages for many small files, yet every worker busy until the end
+        chunk_size = max(1, min(CHUNK, len(jobs) // (max(wanted, 1) * 8)))
         while len(self.workers) < wanted:
             self.workers.append(self._start())
-        while pending or any(w.queue for w in self.workers):
-            now = time.monotonic()
+        tick = min(1.0, self.limits.seconds / 2)
+        while pending or any(w.chunks for w in self.workers):
             for worker in list(self.workers):
-                while pending and len(worker.queue) < IN_FLIGHT:
-                    job = pending.popleft()
-                    if not worker.queue:
-                        worker.head_started = now
+                while pending and len(worker.chunks) < IN_FLIGHT:
+                    chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
                     try:
-                        worker.conn.send(job)
+                        worker.conn.send(chunk)
                     except OSError:
-                        pending.appendleft(job)
-                        if not worker.queue:
-                            self._replace(worker, pending, results, None)
+                        pending.extendleft(reversed(chunk))
                         break
-                    worker.queue.append(job)
-            busy = [w for w in self.workers if w.queue]
+                    worker.chunks.append(chunk)
+                if not worker.process.is_alive() and worker in self.workers:
+                    self._collect(worker, pending, results)
+            busy = [w for w in self.workers if w.chunks]
             if not busy:
+                if pending and not self.workers:
+                    self.workers.append(self._start())
                 continue
-            deadline = min(w.head_started for w in busy) + self.limits.seconds
-            ready = wait(
-                [w.conn for w in busy] + [w.process.sentinel for w in busy],
-                timeout=max(0.0, deadline - time.monotonic()),
-            )
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], tick)
             for worker in busy:
                 if worker.conn in ready or worker.process.sentinel in ready:
-                    self._drain(worker, results)
-                    if not worker.process.is_alive():
+                    self._collect(worker, pending, results)
+            now = time.monotonic()
+            for worker in [w for w in self.workers if w.chunks]:
+                index, started = worker.progress[0], worker.progress[1]
+                if index >= 0 and now - started >= self.limits.seconds:
+                    self._collect(worker, pending, results)  # it may have just finished
+                    if worker in self.workers and worker.progress[0] == index:
+                        worker.process.kill()
                         worker.process.join()
-                        self._replace(worker, pending, results, worker.process.exitcode)
-            for worker in [w for w in self.workers if w.queue]:
-                if time.monotonic() - worker.head_started < self.limits.seconds:
-                    continue
-                self._drain(worker, results)  # the head may have finished at the deadline
-                if worker.queue and time.monotonic() - worker.head_started >= self.limits.seconds:
-                    worker.process.kill()
-                    worker.process.join()
-                    self._replace(worker, pending, results, worker.process.exitcode, True)
+                        self._collect(worker, pending, results, timed_out=True)
         return [r for r in results if r is not None]
 
-    def _drain(self, worker: _Worker, results: list[ParsedForm | None]) -> None:
-        """Take the results the worker has sent (in the order of its queue)."""
-        try:
-            while worker.queue and worker.conn.poll():
-                index, form, peak = worker.conn.recv()
-                head = worker.queue.popleft()
-                if head[0] != index:
-                    raise RuntimeError(f"parse worker answered {index} for job {head[0]}")
-                self.stats.seconds[index] = time.monotonic() - worker.head_started
-                results[index] = form
-                self.stats.peak_rss_kb[index] = peak
-                worker.head_started = time.monotonic()
-        except (EOFError, OSError):
-            pass
-
-    def _replace(
+    def _collect(
         self,
         worker: _Worker,
         pending: deque,
         results: list[ParsedForm | None],
-        exitcode: int | None,
         timed_out: bool = False,
     ) -> None:
-        if worker.queue:
-            index, path, name = worker.queue.popleft()
+        """Take the chunks the worker has answered; if it has died (or was killed for
+        overrunning), blame the file it was on, re-queue the rest and replace it."""
+        try:
+            while worker.chunks and worker.conn.poll():
+                answers = worker.conn.recv()
+                worker.chunks.popleft()
+                for index, form, seconds, peak in answers:
+                    results[index] = form
+                    self.stats.seconds[index] = seconds
+                    self.stats.peak_rss_kb[index] = peak
+        except (EOFError, OSError):
+            pass
+        if worker.process.is_alive() and not timed_out:
+            return
+        worker.process.join()
+        exitcode = worker.process.exitcode
+        culprit = int(worker.progress[0])
+        requeue = [job for chunk in worker.chunks for job in chunk if results[job[0]] is None]
+        for index, path, name in requeue:
+            if index != culprit:
+                continue
             cpu = exitcode == -signal.SIGXCPU
             results[index] = ParsedForm(path=path, problems=[self._death(exitcode, timed_out)])
-            self.stats.seconds[index] = time.monotonic() - worker.head_started
+            self.stats.seconds[index] = time.monotonic() - worker.progress[1]
             if timed_out or cpu:
                 self.stats.timed_out += 1
             else:
                 self.stats.crashed += 1
             log.warning(
-                "parse worker %s stopped on %s (%s, exit %s); replacing it",
+                "parse worker %s stopped on %r (%s, exit %s); replacing it",
                 worker.process.pid,
                 name or path,
                 "timeout" if timed_out or cpu else "crash",
                 exitcode,
             )
-            pending.extendleft(reversed(worker.queue))  # queued behind it: parse elsewhere
-            worker.queue.clear()
+        if culprit < 0:
+            self.lost += 1  # died between files: nobody to blame; more than once is the machine
+            if self.lost > 3:
+                raise RuntimeError(f"parse workers keep dying between files (exit {exitcode})")
+        pending.extendleft(reversed([job for job in requeue if job[0] != culprit]))
+        worker.chunks.clear()
         worker.conn.close()
         self.workers.remove(worker)
         if pending:
