@@ -52,3 +52,8 @@ CREATE TABLE IF NOT EXISTS periods (
     deadline_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (regime, period_code)
 );
+
+-- Fingerprint of the catalog last copied into the tables above (one row).
+CREATE TABLE IF NOT EXISTS catalog_state (
+    fingerprint TEXT NOT NULL
+);
