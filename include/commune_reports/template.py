@@ -11,6 +11,7 @@ from pathlib import Path
 from commune_reports import form_layout as L
 from commune_reports.catalog import Catalog, Metric, load_catalog
 from commune_reports.periods import Period, parse_period
+from commune_reports.safe_export import set_cell
 
 _VALIDATION = {
     "integer": ("whole", "greaterThanOrEqual", "0", None),
@@ -59,14 +60,15 @@ def write_form(
     book = Workbook()
     sheet = book.active
     sheet.title = L.SHEET_NAME
-    sheet["A1"] = L.heading_name(unit.name, unit.kind)
-    sheet["A2"] = L.TITLE
-    sheet["A3"] = f"Kỳ báo cáo: {period.label_vi}"
-    sheet["A4"] = L.stamp_line(unit.code, period.code)
+    # text from the catalog is stored as text, never as a formula (safe_export)
+    set_cell(sheet, 1, 1, L.heading_name(unit.name, unit.kind))
+    set_cell(sheet, 2, 1, L.TITLE)
+    set_cell(sheet, 3, 1, f"Kỳ báo cáo: {period.label_vi}")
+    set_cell(sheet, 4, 1, L.stamp_line(unit.code, period.code))
     for cell in ("A1", "A2"):
         sheet[cell].font = Font(bold=True)
     for col, header in enumerate(L.HEADERS, start=1):
-        cell = sheet.cell(row=L.HEADER_ROW, column=col, value=header)
+        cell = set_cell(sheet, L.HEADER_ROW, col, header)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     value_col = L.HEADERS.index(L.VALUE_HEADER) + 1
@@ -74,15 +76,15 @@ def write_form(
     for index, metric in enumerate(metrics, start=1):
         row = L.HEADER_ROW + index
         sheet.cell(row=row, column=1, value=index)
-        sheet.cell(row=row, column=2, value=metric.code)
-        sheet.cell(row=row, column=3, value=metric.label)
-        sheet.cell(row=row, column=4, value=metric.unit_of_measure)
+        set_cell(sheet, row, 2, metric.code)
+        set_cell(sheet, row, 3, metric.label)
+        set_cell(sheet, row, 4, metric.unit_of_measure)
         value = (values or {}).get(metric.code)
         if value is not None:
             sheet.cell(row=row, column=value_col, value=value)
         note = "Để trống nếu chưa có kết quả" if metric.may_be_blank else None
         if note:
-            sheet.cell(row=row, column=6, value=note)
+            set_cell(sheet, row, 6, note)
         kind = metric.value_kind
         if kind not in validations:
             vtype, operator, low, high = _VALIDATION[kind]
@@ -98,7 +100,7 @@ def write_form(
             )
             sheet.add_data_validation(validations[kind])
         validations[kind].add(sheet.cell(row=row, column=value_col).coordinate)
-    sheet.cell(row=L.HEADER_ROW + len(metrics) + 2, column=1, value=L.SIGNATURE)
+    set_cell(sheet, L.HEADER_ROW + len(metrics) + 2, 1, L.SIGNATURE)
     for col, width in zip("ABCDEF", (6, 28, 60, 12, 14, 28), strict=True):
         sheet.column_dimensions[col].width = width
     out.parent.mkdir(parents=True, exist_ok=True)
