@@ -147,7 +147,6 @@ def decide(texts: list[str]) -> Decision:
         common &= set(r.candidates)
     unexplained = [r.text for r in readings if not r.candidates]
     tally = {name: sum(name in r.candidates for r in readings) for name in (TCVN3, VNI)}
-    guess = max(tally, key=lambda n: tally[n]) if any(tally.values()) else None
     if len(common) == 1 and not unexplained:
         (encoding,) = common
         return Decision(
@@ -157,4 +156,9 @@ def decide(texts: list[str]) -> Decision:
             len(readings),
             [],
         )
+    guess = max(tally, key=lambda n: tally[n]) if any(tally.values()) else None
+    if guess is not None and not unexplained:
+        # every cell reads in one table or the other, but not all in the same one: a mix
+        unexplained = [r.text for r in readings if guess not in r.candidates]
+        guess = None
     return Decision(None, guess, {}, len(readings), unexplained or [r.text for r in readings])

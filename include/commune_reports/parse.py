@@ -204,17 +204,22 @@ def _convert_legacy(sheet: SheetData) -> tuple[str, legacy.Decision] | None:
 
 
 def _legacy_problem(decision: legacy.Decision, sheet: str) -> Problem:
-    name = legacy.NAMES.get(decision.guess or "", "TCVN3 (.VnTime) hoặc VNI (VNI-Times)")
+    if decision.guess:
+        name_vi = legacy.NAMES[decision.guess]
+        source = name_en = decision.guess.upper()
+    else:
+        name_vi = "TCVN3 (phông .VnTime) lẫn VNI (phông VNI-Times)"
+        name_en = "TCVN3 (.VnTime) mixed with VNI (VNI-Times)"
+        source = "TCVN3 / VNI"
     sample = decision.unexplained[0] if decision.unexplained else None
     return _problem(
         "legacy_encoding",
-        f"chữ trong tệp được gõ bằng bảng mã cũ {name}, không chuyển sang Unicode một cách chắc "
-        "chắn được: mở tệp, chọn cả trang, dùng Unikey > Công cụ chuyển mã (Ctrl+Shift+F6), "
-        f"nguồn {name.split(' ')[0]}, đích Unicode, chuyển rồi lưu lại (phông Times New Roman)",
-        f"the text was typed in the legacy {name.split(' ')[0]} encoding and cannot be converted "
-        "to Unicode with certainty: open the file, select the sheet, convert it with Unikey's "
-        f"converter (Ctrl+Shift+F6) from {name.split(' ')[0]} to Unicode, then save (font "
-        "Times New Roman)",
+        f"chữ trong tệp được gõ bằng bảng mã cũ {name_vi}, không chuyển sang Unicode một cách "
+        "chắc chắn được: mở tệp, chọn vùng chữ, dùng Unikey > Công cụ chuyển mã (Ctrl+Shift+F6), "
+        f"nguồn {source}, đích Unicode, chuyển rồi lưu lại (phông Times New Roman)",
+        f"the text was typed in the legacy {name_en} encoding and cannot be converted to "
+        "Unicode with certainty: open the file, select the text, convert it with Unikey's "
+        f"converter (Ctrl+Shift+F6) from {source} to Unicode, then save (font Times New Roman)",
         sheet=sheet,
         found=sample,
     )
