@@ -35,7 +35,12 @@ _PERIOD_STAMP = re.compile(r"Mã\s*kỳ\s*:\s*(\w+)", re.IGNORECASE)
 _QUARTER_LABEL = re.compile(
     r"qu[ýyíi]\s*(iv|iii|ii|i|[1-4])\s*(?:/|-|\.|năm)\s*(\d{4})", re.IGNORECASE
 )
-_YEAR_LABEL = re.compile(r"(?:kỳ báo cáo\s*:?\s*)?năm\s*(\d{4})", re.IGNORECASE)
+# a year only from a line that is about the reporting period ("Kỳ báo cáo: Năm 2023", "NĂM
+# 2023"), never from any "năm" in a heading ("Kèm theo Quyết định ... năm 2020")
+_YEAR_LABEL = re.compile(
+    r"^(?:kỳ báo cáo\s*:?\s*)?(?:báo cáo\s+)?năm\s*(\d{4})$|kỳ báo cáo\s*:?\s*năm\s*(\d{4})",
+    re.IGNORECASE,
+)
 _FILE_NAME = re.compile(r"^(\d{5}|\d{3}(?:-[a-z]+)?)[_\- ]+(\d{4}(?:q[1-4])?)(?![0-9a-z])", re.I)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _ERROR_LITERAL = re.compile(
@@ -453,7 +458,7 @@ def _label_period(text: str) -> Period | None:
         q = m[1].lower()
         return Period(int(m[2]), _ROMAN.get(q) or int(q))
     if m := _YEAR_LABEL.search(k):
-        return Period(int(m[1]), 0)
+        return Period(int(m[1] or m[2]), 0)
     return None
 
 

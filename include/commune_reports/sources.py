@@ -54,28 +54,40 @@ def list_files(paths: list[Path], now: float | None = None) -> list[Path]:
     now = time.time() if now is None else now
     for path in paths:
         if path.is_dir():
-            for p in path.rglob("*"):
-                relative = p.relative_to(path).parts
-                if any(part.startswith((".", "~$")) for part in relative):
-                    continue
-                if p.suffix.lower() not in SPREADSHEET_SUFFIXES:
-                    continue
-                if p.is_symlink() or any(parent.is_symlink() for parent in p.parents):
-                    log.warning("skipped symbolic link in the inbox: %r", str(p))
-                    continue
-                if p.is_file() and arrived(p, now):
-                    found.append(p)
+            found += _scan(path, now)
         elif path.is_file():
             found.append(path)
     return sorted(set(found))
 
 
-def arrived(path: Path, now: float, settle: float | None = None) -> bool:
+def _scan(folder: Path, now: float) -> list[Path]:
+    out: list[Path] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith((".", "~$")):
+                continue
+            if entry.is_symlink():
+                log.warning("skipped symbolic link in the inbox: %r", entry.path)
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                out += _scan(Path(entry.path), now)
+            elif (
+                entry.is_file(follow_symlinks=False)
+                and os.path.splitext(entry.name)[1].lower() in SPREADSHEET_SUFFIXES
+                and arrived(Path(entry.path), now, stat=entry.stat(follow_symlinks=False))
+            ):
+                out.append(Path(entry.path))
+    return out
+
+
+def arrived(
+    path: Path, now: float, settle: float | None = None, stat: os.stat_result | None = None
+) -> bool:
     """Is the file complete? Unchanged for ``settle`` seconds, or a zip (xlsx, ods) or OLE
     (xls) file whose structure ends where the file ends. A file still being copied is left in
     the inbox for the next run; a file that stays broken is read then, and rejected."""
     settle = SETTLE_SECONDS if settle is None else settle
-    stat = path.stat()
+    stat = stat or path.stat()
     if now - stat.st_mtime >= settle:
         return True
     with path.open("rb") as handle:

@@ -374,7 +374,7 @@ def cases() -> list[Case]:
             *rows[:4],
             [],
             ["Căn cứ Kế hoạch số 12/KH-UBND"],
-            ["(Kèm theo công văn)"],
+            ["(Kèm theo Quyết định số 1234/QĐ-UBND năm 2020)"],
             [],
             *rows[4:],
         ]
