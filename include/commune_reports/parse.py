@@ -352,9 +352,23 @@ def _read_rows(form: ParsedForm, sheet: SheetData, header: Header, names: Names)
             continue
         if code is None and by_label is not None:
             code = by_label
-        if code is None and code_text:
+        if code is None and code_text and not _is_column_numbering(code_text):
             code = code_text  # not a catalog code: validation rejects it (metric_on_form)
         if code is None:
+            if not label and not code_text and isinstance(raw_cell, int | float):
+                form.problems.append(
+                    _problem(
+                        "value_without_metric",
+                        f"ô có số liệu {raw_cell} nhưng dòng {r + 1} không có mã hay tên chỉ "
+                        "tiêu: điền mã/tên chỉ tiêu hoặc xóa số liệu",
+                        f"the cell holds {raw_cell} but row {r + 1} names no metric: fill in "
+                        "the metric code or label, or delete the figure",
+                        sheet=sheet.name,
+                        cell=cell,
+                        found=str(raw_cell),
+                    )
+                )
+                continue
             if label and raw_cell not in (None, "") and not _is_column_numbering(label):
                 form.problems.append(
                     _problem(

@@ -812,6 +812,19 @@ def cases() -> list[Case]:
         cell="B8",
     )
 
+    def stray_value(p: Path) -> None:
+        rows = grid("30052", "2022Q1")
+        rows.insert(-2, [None, None, None, None, 17, None])  # a figure on a row with no metric
+        write_xlsx(rows, p)
+
+    rejected(
+        "30052_2022Q1.xlsx",
+        "a figure on a row that names no metric",
+        ["value_without_metric"],
+        stray_value,
+        cell="E16",
+    )
+
     # ---- rejected: hostile and broken files
     def far_range(p: Path) -> None:
         base = p.with_suffix(".base.xlsx")
