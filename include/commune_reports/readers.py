@@ -191,6 +191,19 @@ def _member(data: bytes, info: zipfile.ZipInfo, limit: int) -> bytes:
     return zlib.decompressobj(-15).decompress(raw, limit)
 
 
+def _prolog_verdict(buf: bytes) -> bool | None:
+    """True: a DOCTYPE/ENTITY before the root element; False: the root element comes first;
+    None: ``buf`` ends before either (inside the prolog or an open comment)."""
+    stripped = _COMMENT.sub(b"", buf)
+    open_comment = stripped.find(b"<!--")
+    if open_comment >= 0:
+        stripped = stripped[:open_comment]
+    root = _ROOT.search(stripped)
+    if _DOCTYPE.search(stripped[: root.start()] if root else stripped):
+        return True
+    return False if root is not None else None
+
+
 def _doctype_in_prolog(source: bytes | IO[bytes]) -> bool:
     """Does the XML declare a DOCTYPE or ENTITY before its root element? A prolog longer than
     1 MiB counts as hostile too. ``source``: the bytes, or a stream read 4 KiB at a time."""
@@ -200,11 +213,10 @@ def _doctype_in_prolog(source: bytes | IO[bytes]) -> bool:
     while True:
         chunk = source.read(4096)
         buf += chunk
-        stripped = _COMMENT.sub(b"", buf)
-        root = _ROOT.search(stripped)
-        if _DOCTYPE.search(stripped[: root.start()] if root else stripped):
-            return True
-        if root is not None or not chunk:
+        verdict = _prolog_verdict(buf)
+        if verdict is not None:
+            return verdict
+        if not chunk:
             return False
         if len(buf) > MAX_PROLOG:
             return True
@@ -263,6 +275,9 @@ def _inspect_zip(data: bytes, suffix: str, limits: Limits, sheets: dict[str, byt
         if kind != b"application/vnd.oasis.opendocument.spreadsheet":
             raise _not_a_sheet(f"OpenDocument ({kind.decode('ascii', 'replace')})", suffix)
         kind_name = "ods"
+        manifest = "META-INF/manifest.xml"
+        if manifest in names and b"encryption-data" in book.read(manifest)[: 4 * MIB]:
+            raise _password()  # an OpenDocument file saved with a password
     elif "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         kind_name = "xlsx"
     elif "word/document.xml" in names:
@@ -281,10 +296,11 @@ def _inspect_zip(data: bytes, suffix: str, limits: Limits, sheets: dict[str, byt
                 hostile = _doctype_in_prolog(part)
             else:  # a DOCTYPE can only stand before the root element: read no further
                 head = _member(data, info, PROLOG_PEEK)
-                hostile = _doctype_in_prolog(head)
-                if not hostile and len(head) >= PROLOG_PEEK and not _ROOT.search(head):
+                verdict = _prolog_verdict(head)
+                if verdict is None and len(head) >= PROLOG_PEEK:
                     with book.open(info) as stream:  # a long prolog: read on, in steps
-                        hostile = _doctype_in_prolog(stream)
+                        verdict = _doctype_in_prolog(stream)
+                hostile = bool(verdict)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
             raise reject(
                 "truncated",
