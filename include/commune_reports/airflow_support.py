@@ -111,6 +111,36 @@ def run_day(context: Any) -> Any:
     return pendulum.instance(moment).in_timezone(TIMEZONE).date()
 
 
+def _defaults(retries: int, minutes: int) -> dict[str, Any]:
+    """Task defaults shared by every DAG: owner, retries and the failure notifier."""
+    return {
+        "owner": "commune-reports",
+        "retries": retries,
+        "retry_delay": pendulum.duration(minutes=minutes),
+        "on_failure_callback": FailureNotifier(),
+    }
+
+
+def _send_alerts(periods: list[str], stages: tuple[str, ...]) -> int:
+    """Send the alerts of ``stages`` due on the run's day (a task body)."""
+    import datetime as dt
+
+    from commune_reports.alerts import send_due
+    from commune_reports.periods import parse_period
+    from commune_reports.warehouse import get_engine
+
+    sent = send_due(
+        get_engine(_settings().warehouse_url),
+        [parse_period(p) for p in periods],
+        run_day(get_current_context()),
+        alert_channels(),
+        dt.datetime.now(dt.UTC),
+        stages=stages,
+    )
+    log.info("alerts delivered: %s", sent)
+    return len(sent)
+
+
 def _settings() -> Any:
     from commune_reports.settings import load_settings
 
@@ -145,12 +175,7 @@ def build_collection_dag(
                 ),
             )
         },
-        default_args={
-            "owner": "commune-reports",
-            "retries": 2,
-            "retry_delay": pendulum.duration(minutes=5),
-            "on_failure_callback": FailureNotifier(),
-        },
+        default_args=_defaults(retries=2, minutes=5),
         on_failure_callback=FailureNotifier(),
     )
     def collection() -> None:
@@ -244,22 +269,7 @@ def build_collection_dag(
         def send_deadline_alerts(periods: list[str]) -> int:
             """After the deadline: one roll-up to the district naming every unit missing or
             rejected-only (sent once per period, however often the DAG reruns)."""
-            import datetime as dt
-
-            from commune_reports.alerts import send_due
-            from commune_reports.periods import parse_period
-            from commune_reports.warehouse import get_engine
-
-            sent = send_due(
-                get_engine(_settings().warehouse_url),
-                [parse_period(p) for p in periods],
-                run_day(get_current_context()),
-                alert_channels(),
-                dt.datetime.now(dt.UTC),
-                stages=("deadline",),
-            )
-            log.info("alerts delivered: %s", sent)
-            return len(sent)
+            return _send_alerts(periods, ("deadline",))
 
         checked = check_completeness(marts, periods)
         checked >> [publish_report(periods), send_deadline_alerts(periods)]
@@ -279,12 +289,7 @@ def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date:
         max_active_runs=1,
         doc_md=doc_md,
         tags=["commune-reports", "alerts"],
-        default_args={
-            "owner": "commune-reports",
-            "retries": 3,
-            "retry_delay": pendulum.duration(minutes=10),
-            "on_failure_callback": FailureNotifier(),
-        },
+        default_args=_defaults(retries=3, minutes=10),
         on_failure_callback=FailureNotifier(),
     )
     def alerts() -> None:
@@ -312,22 +317,8 @@ def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date:
 
         @task
         def send_reminders_and_escalations(periods: list[str]) -> int:
-            import datetime as dt
-
-            from commune_reports.alerts import send_due
-            from commune_reports.periods import parse_period
-            from commune_reports.warehouse import get_engine
-
-            sent = send_due(
-                get_engine(_settings().warehouse_url),
-                [parse_period(p) for p in periods],
-                run_day(get_current_context()),
-                alert_channels(),
-                dt.datetime.now(dt.UTC),
-                stages=("reminder", "escalation"),
-            )
-            log.info("alerts delivered: %s", sent)
-            return len(sent)
+            """Reminders before the deadline, escalations after it, each sent once."""
+            return _send_alerts(periods, ("reminder", "escalation"))
 
         send_reminders_and_escalations(collect(open_periods()))
 

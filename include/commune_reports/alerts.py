@@ -204,38 +204,30 @@ def plan(
             for stage in due_stages(regime, period, day):
                 if stage not in stages or not late:
                     continue
-                if stage == "deadline":
+                district = list(catalog.emails(district_code(catalog), "district"))
+                # the roll-up names every unit in one message; the others go unit by unit
+                groups = (
+                    [(ROLL_UP, late)]
+                    if stage == "deadline"
+                    else [(u["unit_code"], [u]) for u in late]
+                )
+                for key, units in groups:
+                    if stage == "deadline":
+                        recipients = district
+                    else:
+                        recipients = list(catalog.emails(key))
+                        if stage == "escalation":
+                            recipients += [e for e in district if e not in recipients]
                     alerts.append(
                         Alert(
                             stage,
                             regime.code,
                             period,
                             due,
-                            ROLL_UP,
-                            late,
-                            list(catalog.emails(district_code(catalog), "district")),
-                            compose(stage, regime, period, due, day, late),
-                        )
-                    )
-                    continue
-                for unit in late:
-                    recipients = list(catalog.emails(unit["unit_code"]))
-                    if stage == "escalation":
-                        recipients += [
-                            e
-                            for e in catalog.emails(district_code(catalog), "district")
-                            if e not in recipients
-                        ]
-                    alerts.append(
-                        Alert(
-                            stage,
-                            regime.code,
-                            period,
-                            due,
-                            unit["unit_code"],
-                            [unit],
+                            key,
+                            units,
                             recipients,
-                            compose(stage, regime, period, due, day, [unit]),
+                            compose(stage, regime, period, due, day, units),
                         )
                     )
     return alerts
