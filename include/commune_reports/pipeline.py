@@ -45,6 +45,22 @@ def run_periods(
     }
 
 
+def _problems(conn: Any, table: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Errors or warnings of the given submissions, in the order they were found."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in conn.execute(
+        text(
+            "SELECT submission_id, stage, rule, sheet, cell, metric_code, found, "
+            f"message_vi, message_en FROM {table} WHERE submission_id IN :ids "
+            "ORDER BY submission_id, seq"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": ids or [""]},
+    ):
+        item = dict(r._mapping)
+        out.setdefault(item.pop("submission_id"), []).append(item)
+    return out
+
+
 def ingest_paths(
     settings: Settings, paths: Sequence[Path], now: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -67,17 +83,8 @@ def ingest_paths(
                 {"ids": ids or [""]},
             )
         }
-        errors: dict[str, list[dict[str, Any]]] = {}
-        for r in conn.execute(
-            text(
-                "SELECT submission_id, stage, rule, sheet, cell, metric_code, found, "
-                "message_vi, message_en FROM submission_errors WHERE submission_id IN :ids "
-                "ORDER BY submission_id, seq"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {"ids": ids or [""]},
-        ):
-            item = dict(r._mapping)
-            errors.setdefault(item.pop("submission_id"), []).append(item)
+        errors = _problems(conn, "submission_errors", ids)
+        warnings = _problems(conn, "submission_warnings", ids)
     periods = {(s.regime, s.period_code) for s in subs.values() if s.regime and s.period_code}
     if periods:
         from commune_reports.periods import parse_period
@@ -103,6 +110,7 @@ def ingest_paths(
                 "unit": sub.unit_code,
                 "period": sub.period_code,
                 "errors": errors.get(reg.submission_id, []) if status != "duplicate" else [],
+                "warnings": (warnings.get(reg.submission_id, []) if status != "duplicate" else []),
             }
         )
     return results

@@ -169,3 +169,14 @@ def test_cli_ingest_json_and_exit_code(
     assert rows[1]["errors"][0]["cell"] == "E7"
     assert main(["ingest", "--format", "json", str(batch["good"])]) == 0
     assert json.loads(capsys.readouterr().out)[0]["status"] == "duplicate"
+
+
+def test_ingest_json_shows_what_was_noted(warehouse: str, tmp_path: Path) -> None:
+    path = _form(tmp_path, "30052", "2023Q4")
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("Nháp").sheet_state = "hidden"
+    book.save(path)
+    (result,) = ingest_paths(load_settings(), [path])
+    assert result["status"] == "accepted"
+    assert [w["rule"] for w in result["warnings"]] == ["hidden_sheet_ignored"]
+    assert result["warnings"][0]["message_vi"] and result["warnings"][0]["message_en"]
