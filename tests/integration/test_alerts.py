@@ -304,3 +304,24 @@ def test_daily_dag_reminds_and_fails_when_smtp_is_down(
             "ubnd@docbinhkieu.thapmuoi.example.vn",
         ]
     )
+
+
+def test_only_units_existing_in_the_period_are_expected(warehouse: str) -> None:
+    """After the 1 July 2025 reform the 13 old units and the district agencies are not
+    expected for 2025Q3; the 6 new communes are (code 30037 now means Xã Tháp Mười)."""
+    from commune_reports.completeness import completeness_report, end_of_day
+
+    engine = get_engine(warehouse)
+    q3 = completeness_report(engine, Period(2025, 3), end_of_day(dt.date(2025, 10, 1)))
+    units = {u["code"]: u["name"] for u in q3["regimes"][0]["units"]}
+    assert units == {
+        "30037": "Xã Tháp Mười",
+        "30043": "Xã Phương Thịnh",
+        "30046": "Xã Trường Xuân",
+        "30055": "Xã Mỹ Quí",
+        "30061": "Xã Đốc Binh Kiều",
+        "30073": "Xã Thanh Mỹ",
+    }
+    q2 = completeness_report(engine, Period(2025, 2), end_of_day(dt.date(2025, 7, 1)))
+    assert len(q2["regimes"][0]["units"]) == 19  # 13 communes and 6 agencies, all missing
+    assert q2["regimes"][0]["rates"]["all"]["reporting_rate"] == 0.0
