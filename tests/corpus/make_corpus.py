@@ -244,6 +244,17 @@ def patch_xlsx(source: Path, out: Path, edit: Callable[[str, bytes], bytes | Non
             book.writestr(info.filename, data if new is None else new)
 
 
+def patched_form(
+    unit: str, period: str, out: Path, edit: Callable[[bytes], bytes], part: str = "sheet1.xml"
+) -> None:
+    """A good filled form with one part rewritten by ``edit``: how most broken or hostile
+    corpus files are made from a valid one."""
+    base = out.with_suffix(".base.xlsx")
+    write_form(unit, period, base, form_values(unit, period))
+    patch_xlsx(base, out, lambda name, data: edit(data) if name.endswith(part) else None)
+    base.unlink()
+
+
 def to_tcvn3(text: str) -> str:
     return "".join(TCVN3_FROM.get(c, c) for c in unicodedata.normalize("NFC", text).lower())
 
@@ -586,24 +597,17 @@ def cases() -> list[Case]:
     )
 
     def cached_formula(p: Path) -> None:
-        base = p.with_suffix(".base.xlsx")
-        vals = form_values("30070", "2021Q2")
-        write_form("30070", "2021Q2", base, vals)
-        total = vals["dossiers_received_total"]
-        patch_xlsx(
-            base,
+        total = form_values("30070", "2021Q2")["dossiers_received_total"]
+        patched_form(
+            "30070",
+            "2021Q2",
             p,
-            lambda n, d: (
-                re.sub(
-                    rb'<c r="E12"([^>]*)><v>[^<]*</v></c>',
-                    f'<c r="E12"\\1><f>{total - 1}+1</f><v>{total}</v></c>'.encode(),
-                    d,
-                )
-                if n.endswith("sheet1.xml")
-                else None
+            lambda d: re.sub(
+                rb'<c r="E12"([^>]*)><v>[^<]*</v></c>',
+                f'<c r="E12"\\1><f>{total - 1}+1</f><v>{total}</v></c>'.encode(),
+                d,
             ),
         )
-        base.unlink()
 
     accepted(
         "30070_2021Q2.xlsx", "a formula with its saved result", "30070", "2021Q2", cached_formula
@@ -705,22 +709,16 @@ def cases() -> list[Case]:
     )
 
     def formula_error(p: Path) -> None:
-        base = p.with_suffix(".base.xlsx")
-        write_form("30055", "2021Q3", base, form_values("30055", "2021Q3"))
-        patch_xlsx(
-            base,
+        patched_form(
+            "30055",
+            "2021Q3",
             p,
-            lambda n, d: (
-                re.sub(
-                    rb'<c r="E13"([^>]*)><v>[^<]*</v></c>',
-                    b'<c r="E13" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
-                    d,
-                )
-                if n.endswith("sheet1.xml")
-                else None
+            lambda d: re.sub(
+                rb'<c r="E13"([^>]*)><v>[^<]*</v></c>',
+                b'<c r="E13" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+                d,
             ),
         )
-        base.unlink()
 
     rejected(
         "30055_2021Q3.xlsx",
@@ -827,22 +825,16 @@ def cases() -> list[Case]:
 
     # ---- rejected: hostile and broken files
     def far_range(p: Path) -> None:
-        base = p.with_suffix(".base.xlsx")
-        write_form("30040", "2021Q4", base, form_values("30040", "2021Q4"))
-        patch_xlsx(
-            base,
+        patched_form(
+            "30040",
+            "2021Q4",
             p,
-            lambda n, d: (
-                d.replace(
-                    b"</sheetData>",
-                    b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
-                    b"</sheetData>",
-                )
-                if n.endswith("sheet1.xml")
-                else None
+            lambda d: d.replace(
+                b"</sheetData>",
+                b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+                b"</sheetData>",
             ),
         )
-        base.unlink()
 
     rejected(
         "30040_2021Q4.xlsx",
@@ -884,10 +876,7 @@ def cases() -> list[Case]:
     )
 
     def entity_bomb(p: Path) -> None:
-        base = p.with_suffix(".base.xlsx")
-        write_form("30046", "2021Q4", base, form_values("30046", "2021Q4"))
-        patch_xlsx(base, p, lambda n, d: laughs if n == "xl/styles.xml" else None)
-        base.unlink()
+        patched_form("30046", "2021Q4", p, lambda _: laughs, part="xl/styles.xml")
 
     rejected(
         "30046_2021Q4.xlsx",
@@ -898,20 +887,15 @@ def cases() -> list[Case]:
     )
 
     def xxe(p: Path) -> None:
-        base = p.with_suffix(".base.xlsx")
-        write_form("30049", "2021Q4", base, form_values("30049", "2021Q4"))
         doctype = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
 
-        def edit(name: str, data: bytes) -> bytes | None:
-            if not name.endswith("sheet1.xml"):
-                return None
+        def edit(data: bytes) -> bytes:
             if data.startswith(b"<?xml"):
                 end = data.index(b"?>") + 2
                 return data[:end] + doctype + data[end:]
             return doctype + data
 
-        patch_xlsx(base, p, edit)
-        base.unlink()
+        patched_form("30049", "2021Q4", p, edit)
 
     rejected(
         "30049_2021Q4.xlsx",
