@@ -37,6 +37,15 @@ REMOVED = {"30055", "872-TP"}  # never sent
 REJECTED = "30052"  # sent a form with more online dossiers than received
 LATE = "30061"  # sent on 19 December, the day after the deadline
 DISTRICT = ["noivu@thapmuoi.example.vn", "vanphong@thapmuoi.example.vn"]
+# the contacts of the four units without a valid report three days before the deadline
+REMINDED = sorted(
+    [
+        "ubnd@myquy.thapmuoi.example.vn",
+        "tuphap@thapmuoi.example.vn",
+        "ubnd@myhoa.thapmuoi.example.vn",
+        "ubnd@docbinhkieu.thapmuoi.example.vn",
+    ]
+)
 
 
 def _free_port() -> int:
@@ -185,6 +194,11 @@ def _mails(server: SmtpServer) -> list[tuple[list[str], MailMessage]]:
     return out
 
 
+def _recipients(server: SmtpServer) -> list[str]:
+    """Everyone mailed since the last look, one entry per delivered message and recipient."""
+    return sorted(r for rcpts, _ in _mails(server) for r in rcpts)
+
+
 def _body(message: MailMessage) -> tuple[str, str]:
     plain = message.get_body(("plain",)) if hasattr(message, "get_body") else None
     parts = {
@@ -207,15 +221,7 @@ def test_stages_once_each_to_the_right_people(
 
     # reminder, three days before the deadline of 18 December
     send_due(engine, [Q4], dt.date(2023, 12, 16), channels, now)
-    mails = _mails(smtp)
-    assert sorted(r for rcpts, _ in mails for r in rcpts) == sorted(
-        [
-            "ubnd@myquy.thapmuoi.example.vn",
-            "tuphap@thapmuoi.example.vn",
-            "ubnd@myhoa.thapmuoi.example.vn",
-            "ubnd@docbinhkieu.thapmuoi.example.vn",
-        ]
-    )
+    assert _recipients(smtp) == REMINDED
     assert sorted(p["units"][0]["code"] for p in posts) == sorted(REMOVED | {REJECTED, LATE})
     assert all(p["stage"] == "reminder" for p in posts)
     posts.clear()
@@ -238,8 +244,7 @@ def test_stages_once_each_to_the_right_people(
 
     # five days after the deadline: escalations to each unit still missing, copied to the district
     send_due(engine, [Q4], dt.date(2023, 12, 23), channels, now)
-    recipients = sorted(r for rcpts, _ in _mails(smtp) for r in rcpts)  # one mail per recipient
-    assert recipients == sorted(
+    assert _recipients(smtp) == sorted(  # one mail per recipient
         [
             "ubnd@myquy.thapmuoi.example.vn",
             "tuphap@thapmuoi.example.vn",
@@ -295,15 +300,7 @@ def test_daily_dag_reminds_and_fails_when_smtp_is_down(
     smtp.start()
     run = dag.test(logical_date=dt.datetime(2023, 12, 16, 8, 0, tzinfo=TZ))
     assert "success" in str(run.state).lower()
-    mails = _mails(smtp)
-    assert sorted(r for rcpts, _ in mails for r in rcpts) == sorted(
-        [
-            "ubnd@myquy.thapmuoi.example.vn",
-            "tuphap@thapmuoi.example.vn",
-            "ubnd@myhoa.thapmuoi.example.vn",
-            "ubnd@docbinhkieu.thapmuoi.example.vn",
-        ]
-    )
+    assert _recipients(smtp) == REMINDED
 
 
 def test_only_units_existing_in_the_period_are_expected(warehouse: str) -> None:
