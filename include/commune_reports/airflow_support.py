@@ -111,6 +111,21 @@ def run_day(context: Any) -> Any:
     return pendulum.instance(moment).in_timezone(TIMEZONE).date()
 
 
+def _dag_args(dag_id: str, start_date: Any, doc_md: str | None, tag: str) -> dict[str, Any]:
+    """What every project DAG sets the same way (the schedule stays explicit in each ``@dag``):
+    one run at a time, no automatic catch-up
+    (backfills are explicit), the project tag and a failure notifier on the DAG itself."""
+    return {
+        "dag_id": dag_id,
+        "start_date": start_date,
+        "catchup": False,
+        "max_active_runs": 1,
+        "doc_md": doc_md,
+        "tags": ["commune-reports", tag],
+        "on_failure_callback": FailureNotifier(),
+    }
+
+
 def _defaults(retries: int, minutes: int) -> dict[str, Any]:
     """Task defaults shared by every DAG: owner, retries and the failure notifier."""
     return {
@@ -158,13 +173,8 @@ def build_collection_dag(
     -> load -> marts -> completeness -> report. Tasks pass a batch id, never data."""
 
     @dag(
-        dag_id=dag_id,
         schedule=schedule,
-        start_date=start_date,
-        catchup=False,
-        max_active_runs=1,
-        doc_md=doc_md,
-        tags=["commune-reports", period_type],
+        **_dag_args(dag_id, start_date, doc_md, period_type),
         params={
             "periods": Param(
                 "",
@@ -176,7 +186,6 @@ def build_collection_dag(
             )
         },
         default_args=_defaults(retries=2, minutes=5),
-        on_failure_callback=FailureNotifier(),
     )
     def collection() -> None:
         @task
@@ -282,15 +291,9 @@ def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date:
     the reminders and escalations that are due (each once)."""
 
     @dag(
-        dag_id=dag_id,
         schedule=schedule,
-        start_date=start_date,
-        catchup=False,
-        max_active_runs=1,
-        doc_md=doc_md,
-        tags=["commune-reports", "alerts"],
+        **_dag_args(dag_id, start_date, doc_md, "alerts"),
         default_args=_defaults(retries=3, minutes=10),
-        on_failure_callback=FailureNotifier(),
     )
     def alerts() -> None:
         @task
