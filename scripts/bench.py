@@ -234,19 +234,9 @@ def build_inbox(work: Path, n: int) -> tuple[Path, list[Path], int]:
 # --------------------------------------------------------------------------- pipeline
 
 
-def stop_forkserver() -> None:
-    """parse_batch starts its workers through multiprocessing's forkserver, so they are the
-    server's children, not ours: stopping the server (it reaps them; we reap it) brings their
-    peak into RUSAGE_CHILDREN. ``_stop`` is private (CPython's tests use it), hence the guard."""
-    from multiprocessing import forkserver
-
-    server = getattr(forkserver, "_forkserver", None)
-    if getattr(server, "_forkserver_pid", None) is not None and hasattr(server, "_stop"):
-        server._stop()
-
-
 def peak_memory_mib() -> dict[str, float]:
-    """Peak RSS of this process and of its largest reaped descendant (the parse workers)."""
+    """Peak RSS of this process and of its largest reaped child (the parse workers, which
+    the pool starts as its own children and reaps when it closes)."""
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes vs KiB
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale
@@ -287,7 +277,6 @@ def child_run(n: int, batch_id: str) -> dict[str, Any]:
             conn.execute(text("SELECT rule, COUNT(*) FROM submission_errors GROUP BY rule")).all()
         )
         facts = conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
-    stop_forkserver()
     found = results["discover"]
     return {
         "seconds": seconds,

@@ -8,23 +8,34 @@ worker, not per file. The parent gives each file a wall-clock deadline; a worker
 overruns is replaced and the file it held gets a problem (``parser_crashed``,
 ``parse_timeout``); the files queued behind it go to the other workers.
 
-Workers start through multiprocessing's forkserver (never fork a process that runs threads,
-as an Airflow task does), with the parser preloaded in the server.
+A worker is a fresh interpreter (``python -I``), started with an environment of its own: it
+never re-runs the parent's ``__main__`` (the ``airflow`` or ``celery`` entry script, as
+multiprocessing's spawn and forkserver do) and never sees Airflow's settings, so it starts the
+same under any executor, ``dags test`` and the command line. It talks to the parent over a
+socket; the file in hand is published in a small shared memory map, so a death or an overrun
+is blamed on exactly that file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
+import mmap
 import os
+import pickle
 import resource
 import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from commune_reports.parse import ParsedForm, parse_form
@@ -32,9 +43,18 @@ from commune_reports.problems import Problem
 from commune_reports.readers import MIB, Limits
 
 log = logging.getLogger(__name__)
-PRELOAD = ["commune_reports.parse", "python_calamine"]
 IN_FLIGHT = 2  # chunks queued per worker, so it never waits for the parent between chunks
 CHUNK = 32  # files per message at most
+START_SECONDS = 60  # a worker that is not ready by then is the machine's problem
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the folder holding commune_reports/
+# What the worker may see of the parent's environment: the locale and temp folder, and the
+# project's own settings that parsing reads (the catalog folder, parse limits).
+_PASSED_ENV = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from commune_reports.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
+)
+_PROGRESS = struct.Struct("dd")  # index of the file in hand (-1: none), its start (monotonic)
 
 
 def _limit_self(limits: Limits) -> None:
@@ -58,12 +78,17 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _worker_main(conn: Connection, limits: Limits, progress: Any) -> None:
-    """Parse the chunks of jobs the parent sends; before each file, write its index and start
-    time into ``progress`` (shared memory) so the parent knows which file a death or an
+def serve(conn_fd: int, progress_fd: int) -> None:
+    """The worker's main loop (run by ``python -I -c _BOOT``): take the limits and settings,
+    then parse the chunks of jobs the parent sends; before each file, write its index and
+    start time into the shared progress map so the parent knows which file a death or an
     overrun belongs to; answer each chunk with one message."""
-    _limit_self(limits)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    conn = Connection(conn_fd)
+    progress = mmap.mmap(progress_fd, _PROGRESS.size)
+    limits, settings = conn.recv()
+    os.environ.update(settings)
+    _limit_self(limits)
     conn.send("ready")
     while True:
         try:
@@ -75,7 +100,7 @@ def _worker_main(conn: Connection, limits: Limits, progress: Any) -> None:
         answers = []
         for index, path, name in chunk:
             started = time.monotonic()
-            progress[0], progress[1] = index, started
+            _PROGRESS.pack_into(progress, 0, index, started)
             _cpu_budget(limits.cpu_seconds)
             try:
                 form = parse_form(path, name, limits)
@@ -83,7 +108,7 @@ def _worker_main(conn: Connection, limits: Limits, progress: Any) -> None:
                 form = ParsedForm(path=path, problems=[_memory_problem(limits)])
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             answers.append((index, form, time.monotonic() - started, peak))
-            progress[0] = -1
+            _PROGRESS.pack_into(progress, 0, -1, started)
         conn.send(answers)
 
 
@@ -100,10 +125,28 @@ def _memory_problem(limits: Limits) -> Problem:
 
 @dataclass
 class _Worker:
-    process: Any
+    process: subprocess.Popen
     conn: Connection
-    progress: Any  # shared [index of the file being parsed or -1, its start (monotonic)]
+    progress: mmap.mmap  # shared: the file being parsed (or -1) and its start (monotonic)
+    stderr: Any  # a temporary file holding what the worker printed
     chunks: deque = field(default_factory=deque)  # chunks of (index, path, name) unanswered
+
+    def in_hand(self) -> tuple[int, float]:
+        index, started = _PROGRESS.unpack_from(self.progress, 0)
+        return int(index), started
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait()
+
+    def release(self) -> None:
+        self.conn.close()
+        self.progress.close()
+        self.stderr.close()
 
 
 @dataclass
@@ -125,8 +168,6 @@ class ParsePool:
     def __init__(self, limits: Limits | None = None, workers: int | None = None):
         self.limits = limits or Limits.from_env()
         self.size = workers or max(1, min(os.cpu_count() or 1, 4))
-        self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(PRELOAD)
         self.workers: list[_Worker] = []
         self.stats = PoolStats()
         self.lost = 0
@@ -138,28 +179,48 @@ class ParsePool:
         self.close()
 
     def _start(self) -> _Worker:
-        parent, child = self.context.Pipe(duplex=True)
-        progress = self.context.RawArray("d", [-1.0, 0.0])
-        process = self.context.Process(
-            target=_worker_main,
-            args=(child, self.limits, progress),
-            daemon=True,
-            name="parse-worker",
-        )
-        process.start()
-        child.close()
+        parent, child = socket.socketpair()
+        # what the worker prints, kept for the error when it cannot start; closed by release()
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        with tempfile.TemporaryFile() as shared:
+            shared.truncate(_PROGRESS.size)
+            progress = mmap.mmap(shared.fileno(), _PROGRESS.size)
+            _PROGRESS.pack_into(progress, 0, -1, 0.0)
+            fds = (child.fileno(), shared.fileno())
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-I", "-c", _BOOT, str(PACKAGE_ROOT), *map(str, fds)],
+                    env=_worker_env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    pass_fds=fds,
+                )
+            except BaseException:
+                progress.close()
+                stderr.close()
+                raise
+            finally:
+                child.close()  # the map keeps the shared memory; the worker has its own copy
+        worker = _Worker(process, Connection(parent.detach()), progress, stderr)
         # a worker that cannot even start is the machine's problem, not a file's: raise, so
         # the task fails and retries instead of rejecting good files as "crashed"
         try:
-            ready = parent.recv() if parent.poll(60) else None
+            worker.conn.send((self.limits, _project_settings()))
+            ready = worker.conn.recv() if worker.conn.poll(START_SECONDS) else None
         except (EOFError, OSError):
             ready = None
         if ready != "ready":
-            process.kill()
-            process.join()
-            raise RuntimeError(f"a parse worker failed to start (exit code {process.exitcode})")
+            worker.stop()
+            worker.stderr.seek(0)
+            said = worker.stderr.read()[-2000:].decode("utf-8", "replace").strip()
+            worker.release()
+            raise RuntimeError(
+                f"a parse worker failed to start (exit code {process.returncode})"
+                + (f": {said.splitlines()[-1]}" if said else "")
+            )
         self.stats.workers_started += 1
-        return _Worker(process, parent, progress)
+        return worker
 
     def close(self) -> None:
         for worker in self.workers:
@@ -167,11 +228,11 @@ class ParsePool:
                 worker.conn.send(None)
         deadline = time.monotonic() + 5
         for worker in self.workers:
-            worker.process.join(max(0.0, deadline - time.monotonic()))
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join()
-            worker.conn.close()
+            try:
+                worker.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.stop()
+            worker.release()
         self.workers = []
 
     def parse(self, jobs: Sequence[tuple[str, str | None]]) -> list[ParsedForm]:
@@ -195,25 +256,25 @@ class ParsePool:
                         pending.extendleft(reversed(chunk))
                         break
                     worker.chunks.append(chunk)
-                if not worker.process.is_alive() and worker in self.workers:
+                if not worker.alive() and worker in self.workers:
                     self._collect(worker, pending, results)
             busy = [w for w in self.workers if w.chunks]
             if not busy:
                 if pending and not self.workers:
                     self.workers.append(self._start())
                 continue
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], tick)
+            # a worker's answer, or the end of its socket when it dies, wakes the parent
+            ready = wait([w.conn for w in busy], tick)
             for worker in busy:
-                if worker.conn in ready or worker.process.sentinel in ready:
+                if worker.conn in ready:
                     self._collect(worker, pending, results)
             now = time.monotonic()
             for worker in [w for w in self.workers if w.chunks]:
-                index, started = worker.progress[0], worker.progress[1]
+                index, started = worker.in_hand()
                 if index >= 0 and now - started >= self.limits.seconds:
                     self._collect(worker, pending, results)  # it may have just finished
-                    if worker in self.workers and worker.progress[0] == index:
-                        worker.process.kill()
-                        worker.process.join()
+                    if worker in self.workers and worker.in_hand()[0] == index:
+                        worker.stop()
                         self._collect(worker, pending, results, timed_out=True)
         return [r for r in results if r is not None]
 
@@ -226,6 +287,7 @@ class ParsePool:
     ) -> None:
         """Take the chunks the worker has answered; if it has died (or was killed for
         overrunning), blame the file it was on, re-queue the rest and replace it."""
+        ended = False
         try:
             while worker.chunks and worker.conn.poll():
                 answers = worker.conn.recv()
@@ -234,20 +296,19 @@ class ParsePool:
                     results[index] = form
                     self.stats.seconds[index] = seconds
                     self.stats.peak_rss_kb[index] = peak
-        except (EOFError, OSError):
-            pass
-        if worker.process.is_alive() and not timed_out:
+        except (EOFError, OSError, pickle.UnpicklingError):
+            ended = True  # its socket closed: it is exiting, if not yet reaped
+        if not ended and not timed_out and worker.alive():
             return
-        worker.process.join()
-        exitcode = worker.process.exitcode
-        culprit = int(worker.progress[0])
+        exitcode = worker.process.wait()
+        culprit, started = worker.in_hand()
         requeue = [job for chunk in worker.chunks for job in chunk if results[job[0]] is None]
         for index, path, name in requeue:
             if index != culprit:
                 continue
             cpu = exitcode == -signal.SIGXCPU
             results[index] = ParsedForm(path=path, problems=[self._death(exitcode, timed_out)])
-            self.stats.seconds[index] = time.monotonic() - worker.progress[1]
+            self.stats.seconds[index] = time.monotonic() - started
             if timed_out or cpu:
                 self.stats.timed_out += 1
             else:
@@ -265,7 +326,7 @@ class ParsePool:
                 raise RuntimeError(f"parse workers keep dying between files (exit {exitcode})")
         pending.extendleft(reversed([job for job in requeue if job[0] != culprit]))
         worker.chunks.clear()
-        worker.conn.close()
+        worker.release()
         self.workers.remove(worker)
         if pending:
             self.workers.append(self._start())
@@ -292,6 +353,20 @@ class ParsePool:
             f"file needing more than {self.limits.memory_mb} MB of memory, or a damaged one): "
             "open it in Excel, keep only the form sheet and save it as .xlsx",
         )
+
+
+def _worker_env() -> dict[str, str]:
+    """The worker's whole environment: a few basics, never the parent's Airflow settings."""
+    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    env.setdefault("LANG", "C.UTF-8")
+    env["RUST_BACKTRACE"] = "0"
+    return env
+
+
+def _project_settings() -> dict[str, str]:
+    """The project's own settings that parsing reads (catalog folder, parse limits), sent to
+    each worker over its socket."""
+    return {k: v for k, v in os.environ.items() if k.startswith("COMMUNE_REPORTS_")}
 
 
 def parse_files(

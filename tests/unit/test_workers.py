@@ -86,3 +86,27 @@ def test_memory_limit_is_applied_in_the_worker(files: dict[str, Path]) -> None:
     assert re.search(rf"\b{300 * 1024 * 1024}\b", line)
     core = next(x for x in text.splitlines() if x.startswith("Max core file size"))
     assert core.split()[4] == "0"
+
+
+def test_workers_start_whatever_the_parent_main_and_environment(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """As inside an Airflow task: ``__main__`` is an entry script that must not run twice and
+    the Task SDK has set an unusable metadata URL; the workers start and parse all the same."""
+    import subprocess
+    import sys
+
+    main = tmp_path / "entry.py"
+    main.write_text(
+        "import os, sys\n"
+        "if __name__ != '__main__':\n"
+        "    raise SystemExit('the entry script ran again in a worker')\n"
+        "os.environ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'] = 'airflow-db-not-allowed:///'\n"
+        "os.environ['PYTHONPATH'] = '/nonexistent'\n"
+        "from commune_reports.workers import parse_files\n"
+        f"forms, stats = parse_files([({str(files['good'])!r}, None)] * 4)\n"
+        "print([f.unit_code for f in forms], stats.crashed)\n"
+    )
+    result = subprocess.run([sys.executable, str(main)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "['30052', '30052', '30052', '30052'] 0"
