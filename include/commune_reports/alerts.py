@@ -5,6 +5,12 @@ unit, and an escalation some days later for those still missing.
 What is due is computed from the completeness rows as of a date, so a unit that reports after
 the reminder is not named again. Every delivery is recorded in ``alerts_sent`` only after it
 succeeded: a rerun sends nothing twice and a failed delivery is retried by the next run.
+
+Runs overlap, so one sender works at a time (:func:`~commune_reports.warehouse.exclusive`).
+A period whose files another run is still processing waits for them (its alerts would
+otherwise name units whose report is minutes from being loaded); if they are still unfinished
+after ``WAIT_SECONDS``, the period's alerts are not sent and :class:`Postponed` is raised, so
+the task is retried.
 """
 
 from __future__ import annotations
@@ -12,21 +18,28 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from commune_reports.catalog import Catalog, Regime, load_catalog
 from commune_reports.channels import Channel, DeliveryError, Message
 from commune_reports.completeness import NOT_REPORTED, end_of_day, unit_rows
 from commune_reports.periods import Period, deadline, parse_period_range
-from commune_reports.warehouse import utc_seconds
+from commune_reports.warehouse import exclusive, utc_seconds, writing
 
 log = logging.getLogger(__name__)
 STAGES = ("reminder", "deadline", "escalation")
 ROLL_UP = "*"
+WAIT_SECONDS = float(os.environ.get("COMMUNE_REPORTS_ALERTS_WAIT_SECONDS", "120"))
+
+
+class Postponed(RuntimeError):
+    """Files of a period are still being processed: its alerts wait for the next attempt."""
 
 
 @dataclass
@@ -233,6 +246,31 @@ def plan(
     return alerts
 
 
+def in_flight(engine: Engine, periods: Sequence[Period]) -> dict[str, int]:
+    """Periods with files received but not yet accepted or rejected (a run is processing them,
+    or one stopped and the next run of the period will resume them): code -> file count."""
+    codes = [p.code for p in periods]
+    if not codes:
+        return {}
+    stmt = text(
+        "SELECT COALESCE(period_code, inbox_period) AS code, COUNT(*) AS n FROM submissions "
+        "WHERE status IN ('received', 'parsed', 'validated') "
+        "AND COALESCE(period_code, inbox_period) IN :codes "
+        "GROUP BY COALESCE(period_code, inbox_period)"
+    ).bindparams(bindparam("codes", expanding=True))
+    with engine.connect() as conn:
+        return {r.code: r.n for r in conn.execute(stmt, {"codes": codes})}
+
+
+def _settled(engine: Engine, periods: Sequence[Period], wait: float) -> dict[str, int]:
+    """Wait up to ``wait`` seconds for the periods' files in flight; those still busy."""
+    deadline_at = time.monotonic() + wait
+    while (busy := in_flight(engine, periods)) and time.monotonic() < deadline_at:
+        log.info("waiting for files still being processed: %s", busy)
+        time.sleep(min(5.0, max(0.1, deadline_at - time.monotonic())))
+    return busy
+
+
 def district_code(catalog: Catalog) -> str:
     """The unit whose district recipients receive roll-ups (the one with role district)."""
     codes = sorted({code for code, role in catalog.recipients if role == "district"})
@@ -273,7 +311,7 @@ def deliver(
                 except DeliveryError as exc:
                     failures.append(str(exc))
                     continue
-                with engine.begin() as conn:
+                with writing(engine) as conn:
                     conn.execute(
                         text(
                             "INSERT INTO alerts_sent (regime, period_code, stage, unit_code, "
@@ -318,14 +356,27 @@ def send_due(
     now: dt.datetime,
     stages: Sequence[str] = STAGES,
 ) -> list[dict[str, Any]]:
-    """Plan and deliver what is due on ``day`` (the command line and the DAG tasks)."""
-    if not channels:
-        due = plan(engine, periods, day, stages)
-        if due:
-            log.warning(
-                "%d alerts due but no channel configured (COMMUNE_REPORTS_SMTP_HOST or "
-                "COMMUNE_REPORTS_WEBHOOK_URL, or the Airflow connections): nothing sent",
-                len(due),
-            )
-        return []
-    return deliver(engine, plan(engine, periods, day, stages), channels, now)
+    """Plan and deliver what is due on ``day`` (the command line and the DAG tasks). Periods
+    whose files are still being processed are waited for, then left out and named in
+    :class:`Postponed` (after the others were sent)."""
+    busy = _settled(engine, periods, WAIT_SECONDS)
+    ready = [p for p in periods if p.code not in busy]
+    with exclusive(engine, "alerts"):
+        due = plan(engine, ready, day, stages)
+        if not channels:
+            if due:
+                log.warning(
+                    "%d alerts due but no channel configured (COMMUNE_REPORTS_SMTP_HOST or "
+                    "COMMUNE_REPORTS_WEBHOOK_URL, or the Airflow connections): nothing sent",
+                    len(due),
+                )
+            sent: list[dict[str, Any]] = []
+        else:
+            sent = deliver(engine, due, channels, now)
+    if busy:
+        files = ", ".join(f"{code}: {n}" for code, n in sorted(busy.items()))
+        raise Postponed(
+            f"alerts not sent yet for periods whose files are still being processed ({files}); "
+            "they are sent on the next attempt, once those files are loaded or rejected"
+        )
+    return sent

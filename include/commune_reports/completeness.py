@@ -22,6 +22,7 @@ from commune_reports.warehouse import (
     query_text,
     register_periods,
     utc_seconds,
+    writing,
 )
 
 LEVELS = ("commune", "district", "all")
@@ -50,7 +51,7 @@ def unit_rows(
     catalog = catalog or load_catalog()
     ensure_schema(engine, catalog)
     pairs = [(regime, p) for p in periods for regime in regimes_of(p, catalog)]
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         register_periods(conn, pairs, catalog)
     codes = sorted({p.code for p in periods})
     query = text(

@@ -6,11 +6,13 @@ The archived original is never touched: quarantine is where officials look for w
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from commune_reports.settings import Settings
 
@@ -38,38 +40,49 @@ def feedback_text(name: str, problems: list[dict[str, str | None]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def quarantine_batch(engine: Engine, settings: Settings, batch_id: str) -> list[Path]:
-    """Copy the batch's rejected files to ``quarantine/<period>/`` with their feedback."""
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Overlapping runs may quarantine the same file: each writes a name of its own, then
+    renames it into place, so the file seen is always whole."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def quarantine_submissions(engine: Engine, settings: Settings, ids: Sequence[str]) -> list[Path]:
+    """Copy the given rejected files to ``quarantine/<period>/`` with their feedback."""
+    if not ids:
+        return []
+    subs, errors = [], {}
     with engine.connect() as conn:
-        subs = conn.execute(
-            text(
-                "SELECT submission_id, original_name, archive_path, "
-                "COALESCE(period_code, inbox_period) AS period FROM submissions "
-                "WHERE batch_id = :b AND status = 'rejected' ORDER BY submission_id"
-            ),
-            {"b": batch_id},
-        ).all()
-        errors: dict[str, list[dict]] = {}
-        for r in conn.execute(
-            text(
-                "SELECT e.submission_id, e.rule, e.sheet, e.cell, e.found, e.message_vi, "
-                "e.message_en FROM submission_errors AS e JOIN submissions AS s "
-                "ON s.submission_id = e.submission_id WHERE s.batch_id = :b "
-                "ORDER BY e.submission_id, e.seq"
-            ),
-            {"b": batch_id},
-        ):
-            errors.setdefault(r.submission_id, []).append(dict(r._mapping))
+        for start in range(0, len(ids), 500):
+            chunk = {"ids": list(ids[start : start + 500])}
+            subs += conn.execute(
+                text(
+                    "SELECT submission_id, original_name, archive_path, "
+                    "COALESCE(period_code, inbox_period) AS period FROM submissions "
+                    "WHERE submission_id IN :ids AND status = 'rejected' ORDER BY submission_id"
+                ).bindparams(bindparam("ids", expanding=True)),
+                chunk,
+            ).all()
+            for r in conn.execute(
+                text(
+                    "SELECT submission_id, rule, sheet, cell, found, message_vi, message_en "
+                    "FROM submission_errors WHERE submission_id IN :ids "
+                    "ORDER BY submission_id, seq"
+                ).bindparams(bindparam("ids", expanding=True)),
+                chunk,
+            ):
+                errors.setdefault(r.submission_id, []).append(dict(r._mapping))
     written = []
     for sub in subs:
         folder = settings.quarantine / safe_name(sub.period or "unknown")
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{sub.submission_id[:12]}_{safe_name(sub.original_name)}"
-        target = folder / name
-        shutil.copyfile(sub.archive_path, target)
-        feedback = target.with_name(target.name + ".loi.txt")
-        feedback.write_text(
-            feedback_text(sub.original_name, errors.get(sub.submission_id, [])), "utf-8"
-        )
+        target = folder / f"{sub.submission_id[:12]}_{safe_name(sub.original_name)}"
+        _write_atomically(target, Path(sub.archive_path).read_bytes())
+        feedback = feedback_text(sub.original_name, errors.get(sub.submission_id, []))
+        _write_atomically(target.with_name(target.name + ".loi.txt"), feedback.encode("utf-8"))
         written.append(target)
     return written

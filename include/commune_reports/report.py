@@ -6,6 +6,8 @@ rate is never an average of rates and the text matches the official rounding.
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -280,9 +282,19 @@ def publish(settings: Any, period_text: str) -> Path:
     figures = load_figures(get_engine(settings.warehouse_url), period_text)
     settings.reports.mkdir(parents=True, exist_ok=True)
     stem = period_text.replace("..", "_to_")
-    (settings.reports / f"{stem}.json").write_text(
-        json.dumps(figure_rows(figures), ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    rows = json.dumps(figure_rows(figures), ensure_ascii=False, indent=2)
+    _replace_file(settings.reports / f"{stem}.json", rows)
     path = settings.reports / f"{stem}.txt"
-    path.write_text(render_text(figures), encoding="utf-8")
+    _replace_file(path, render_text(figures))
     return path
+
+
+def _replace_file(path: Path, content: str) -> None:
+    """Write beside, then rename: a reader, or a run publishing the same report at the same
+    time, never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -11,16 +11,16 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from commune_reports.problems import Problem
 from commune_reports.settings import Settings
-from commune_reports.warehouse import utc_seconds
+from commune_reports.warehouse import utc_seconds, writing
 
 log = logging.getLogger(__name__)
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv"}
@@ -127,6 +127,43 @@ def archive_path(settings: Settings, digest: str, suffix: str) -> Path:
     return settings.archive / digest[:2] / f"{digest}{suffix.lower()}"
 
 
+_KNOWN = text("SELECT submission_id FROM submissions WHERE submission_id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
+
+
+def _known(conn: Connection, digests: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(digests), 500):
+        known |= set(conn.execute(_KNOWN, {"ids": digests[start : start + 500]}).scalars())
+    return known
+
+
+def _archive(settings: Settings, path: Path, digest: str) -> Path | None:
+    """Copy a file into the archive under its hash, hashing the copy as it is written: if the
+    bytes no longer match (the file changed since it was hashed), nothing is archived. The copy
+    goes to a name of its own and is renamed into place, so runs archiving the same file at
+    once each leave the same complete file."""
+    target = archive_path(settings, digest, path.suffix)
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    check = hashlib.sha256()
+    try:
+        with path.open("rb") as source, tmp.open("wb") as out:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                check.update(block)
+                out.write(block)
+        if check.hexdigest() != digest:
+            log.warning("changed while being read, left for the next run: %s", path)
+            return None
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 def register_files(
     engine: Engine,
     settings: Settings,
@@ -135,44 +172,39 @@ def register_files(
     inbox_period: str | None,
     now: dt.datetime,
 ) -> list[Registration]:
-    """Archive and record each file not yet in the ledger; report the others as duplicates."""
-    hashed = [(path, sha256_of(path)) for path in files]
-    with engine.begin() as conn:
-        known = set()
-        digests = [d for _, d in hashed]
-        for start in range(0, len(digests), 500):
-            chunk = digests[start : start + 500]
-            params = {f"d{i}": d for i, d in enumerate(chunk)}
-            known |= set(
-                conn.execute(
-                    text(
-                        "SELECT submission_id FROM submissions WHERE submission_id IN "
-                        f"({', '.join(':' + k for k in params)})"
-                    ),
-                    params,
-                ).scalars()
-            )
-        out: list[Registration] = []
-        rows = []
-        for path, digest in hashed:
+    """Archive and record each file not yet in the ledger; report the others as duplicates.
+
+    Files are hashed and archived outside any transaction; the ledger is checked again and
+    written under the writers' lock, so two runs registering the same files at once record
+    each file once (the other run calls it a duplicate)."""
+    hashed = [(path, sha256_of(path), path.stat()) for path in files]
+    digests = [d for _, d, _ in hashed]
+    with engine.connect() as conn:
+        known = _known(conn, digests)
+    archived = {
+        digest: target
+        for path, digest, _ in hashed
+        if digest not in known and (target := _archive(settings, path, digest)) is not None
+    }
+    out: list[Registration] = []
+    rows = []
+    with writing(engine) as conn:
+        known = _known(conn, digests)
+        for path, digest, stat in hashed:
             if digest in known:
                 out.append(Registration(path, digest, "duplicate"))
                 continue
+            if digest not in archived:
+                continue  # changed while being archived: the next run takes it
             known.add(digest)
-            target = archive_path(settings, digest, path.suffix)
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_suffix(target.suffix + ".part")
-                shutil.copyfile(path, tmp)
-                tmp.replace(target)
-            received = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            received = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
             rows.append(
                 {
                     "submission_id": digest,
                     "original_name": path.name,
                     "inbox_path": str(path),
-                    "archive_path": str(target),
-                    "size_bytes": path.stat().st_size,
+                    "archive_path": str(archived[digest]),
+                    "size_bytes": stat.st_size,
                     "received_at": utc_seconds(received),
                     "registered_at": utc_seconds(now),
                     "batch_id": batch_id,
@@ -193,16 +225,19 @@ def register_files(
     return out
 
 
-def claim_pending(engine: Engine, batch_id: str, inbox_periods: list[str] | None) -> int:
-    """Move unfinished submissions (an earlier run stopped midway) into this batch."""
-    sql = (
-        "UPDATE submissions SET batch_id = :batch WHERE status IN ('received', 'parsed', "
-        "'validated') AND batch_id <> :batch"
-    )
-    params: dict[str, object] = {"batch": batch_id}
-    if inbox_periods is not None:
-        keys = {f"p{i}": p for i, p in enumerate(inbox_periods)}
-        sql += f" AND inbox_period IN ({', '.join(':' + k for k in keys)})"
-        params |= keys
-    with engine.begin() as conn:
-        return conn.execute(text(sql), params).rowcount
+UNFINISHED = ("received", "parsed", "validated")
+
+
+def claim_pending(engine: Engine, batch_id: str, periods: list[str]) -> int:
+    """Move the unfinished submissions of ``periods`` into this batch, whoever left them: an
+    earlier run that stopped midway, or one still running (every stage changes a submission's
+    status only from the status it read, so two runs never both apply the same step)."""
+    sql = text(
+        "UPDATE submissions SET batch_id = :batch WHERE status IN :unfinished "
+        "AND batch_id <> :batch AND (inbox_period IN :periods "
+        "OR (inbox_period IS NULL AND period_code IN :periods))"
+    ).bindparams(bindparam("unfinished", expanding=True), bindparam("periods", expanding=True))
+    with writing(engine) as conn:
+        return conn.execute(
+            sql, {"batch": batch_id, "unfinished": list(UNFINISHED), "periods": list(periods)}
+        ).rowcount

@@ -1,24 +1,34 @@
-"""The pipeline's stages. Each reads what the previous one wrote (by batch id) and can be rerun
-alone: discover -> parse -> validate -> load -> marts -> completeness -> report.
+"""The pipeline's stages. Each reads what the previous one wrote (by batch or chunk id) and can
+be rerun alone: discover -> parse and validate (per chunk) -> load -> marts -> completeness.
 
-The DAG tasks and the command line call these same functions.
+A batch is split into chunks (``<batch id>#<k>/<n>``) so that its files can be parsed and
+validated on several workers at once; a submission belongs to the chunk its hash falls in, so
+chunks need no storage and a rerun finds the same ones. The DAG tasks and the command line call
+these same functions.
+
+Runs may overlap (backfills, the three DAGs), so every stage writes through
+:func:`~commune_reports.warehouse.writing` and moves a submission only from the status it read
+(received -> parsed -> validated -> accepted / rejected): when two runs hold the same file, the
+first to finish a step applies it and the other skips that file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Numeric, bindparam, text
 
-from commune_reports import validate as validate_mod
 from commune_reports.catalog import load_catalog
 from commune_reports.periods import Period, parse_period
 from commune_reports.problems import Problem
-from commune_reports.quarantine import quarantine_batch
+from commune_reports.quarantine import quarantine_submissions
 from commune_reports.settings import Settings
 from commune_reports.sources import (
     claim_pending,
@@ -31,23 +41,72 @@ from commune_reports.warehouse import (
     get_engine,
     refresh_marts,
     register_periods,
+    writing,
 )
-from commune_reports.workers import parse_files
 
 log = logging.getLogger(__name__)
 NUMBER = Numeric(18, 4, asdecimal=True)
+IN_LIST = 500  # ids per IN (...) list
+# files per chunk: a chunk is parsed and validated by one task, so a national run spreads over
+# the workers while a province's quarter (about 100 forms) stays one task
+CHUNK_FILES = int(os.environ.get("COMMUNE_REPORTS_CHUNK_FILES", "5000"))
 
 
-def _ids(conn: Connection, batch_id: str, status: str) -> list[str]:
-    return list(
-        conn.execute(
-            text(
-                "SELECT submission_id FROM submissions WHERE batch_id = :b AND status = :s "
-                "ORDER BY received_at, submission_id"
-            ),
-            {"b": batch_id, "s": status},
-        ).scalars()
+# -- chunks -------------------------------------------------------------------------------
+
+
+def chunk_ids(batch_id: str, count: int) -> list[str]:
+    return [f"{batch_id}#{k}/{count}" for k in range(max(1, count))]
+
+
+def split_chunk(chunk: str) -> tuple[str, int, int]:
+    """``"<batch>#k/n"`` -> (batch, k, n); a bare batch id is its one chunk."""
+    batch_id, sep, part = chunk.rpartition("#")
+    if not sep:
+        return chunk, 0, 1
+    k, n = part.split("/")
+    return batch_id, int(k), int(n)
+
+
+def in_chunk(submission_id: str, k: int, n: int) -> bool:
+    return n == 1 or int(submission_id[:8], 16) % n == k
+
+
+def _rows(conn: Connection, chunk: str, status: str, columns: str) -> list[Any]:
+    """The chunk's submissions with ``status`` (the batch's, filtered by hash)."""
+    batch_id, k, n = split_chunk(chunk)
+    rows = conn.execute(
+        text(
+            f"SELECT submission_id, {columns} FROM submissions "
+            "WHERE batch_id = :b AND status = :s ORDER BY submission_id"
+        ),
+        {"b": batch_id, "s": status},
+    ).all()
+    return [r for r in rows if in_chunk(r.submission_id, k, n)]
+
+
+def _in(conn: Connection, sql: str, ids: Sequence[str], **params: Any) -> list[Any]:
+    """Rows of ``sql`` (which has ``IN :ids``) for many ids, a few hundred at a time."""
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    out: list[Any] = []
+    for start in range(0, len(ids), IN_LIST):
+        out += conn.execute(stmt, {**params, "ids": list(ids[start : start + IN_LIST])}).all()
+    return out
+
+
+def _still(conn: Connection, ids: Sequence[str], status: str) -> set[str]:
+    """Which of ``ids`` still have ``status`` (inside a writing transaction: as they will be
+    when it commits)."""
+    sql = "SELECT submission_id FROM submissions WHERE status = :s AND submission_id IN :ids"
+    return {r.submission_id for r in _in(conn, sql, ids, s=status)}
+
+
+def _delete_for(conn: Connection, table: str, ids: Sequence[str]) -> None:
+    stmt = text(f"DELETE FROM {table} WHERE submission_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
     )
+    for start in range(0, len(ids), IN_LIST):
+        conn.execute(stmt, {"ids": list(ids[start : start + IN_LIST])})
 
 
 def _record_problems(conn: Connection, problems: dict[str, list[Problem]]) -> None:
@@ -78,6 +137,9 @@ def _record_problems(conn: Connection, problems: dict[str, list[Problem]]) -> No
         )
 
 
+# -- discover -----------------------------------------------------------------------------
+
+
 def discover(
     settings: Settings,
     batch_id: str,
@@ -86,16 +148,17 @@ def discover(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Register new files (from the inbox folders of ``periods`` or from ``paths``) under
-    ``batch_id`` and claim unfinished ones; return counts and the per-file registrations."""
+    ``batch_id`` and claim unfinished ones of those periods; return counts, the per-file
+    registrations and the batch's chunk ids."""
     engine = get_engine(settings.warehouse_url)
     ensure_schema(engine)
     now = now or dt.datetime.now(dt.UTC)
     registrations = []
+    claimed = 0
     if paths is not None:
         registrations += register_files(
             engine, settings, list_files(list(paths)), batch_id, None, now
         )
-        claimed = 0
     else:
         codes = [p.code for p in periods or []]
         for code in codes:
@@ -104,53 +167,76 @@ def discover(
             registrations += register_files(engine, settings, files, batch_id, code, now)
         claimed = claim_pending(engine, batch_id, codes) if codes else 0
     new = sum(r.status == "new" for r in registrations)
+    with engine.connect() as conn:
+        unfinished = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM submissions WHERE batch_id = :b "
+                "AND status IN ('received', 'parsed', 'validated')"
+            ),
+            {"b": batch_id},
+        ).scalar_one()
+    chunks = chunk_ids(batch_id, math.ceil(unfinished / max(1, CHUNK_FILES)))
     log.info(
-        "batch %s: %d new files, %d duplicates, %d resumed",
+        "batch %s: %d new files, %d duplicates, %d resumed; %d to process in %d chunks",
         batch_id,
         new,
         len(registrations) - new,
         claimed,
+        unfinished,
+        len(chunks),
     )
-    return {"batch_id": batch_id, "new": new, "resumed": claimed, "registrations": registrations}
+    return {
+        "batch_id": batch_id,
+        "new": new,
+        "resumed": claimed,
+        "registrations": registrations,
+        "chunks": chunks,
+    }
 
 
-def parse_batch(settings: Settings, batch_id: str) -> int:
-    """Parse every received file of the batch in the pool of limited worker processes (always:
+# -- parse and validate, per chunk --------------------------------------------------------
+
+
+def parse_chunk(settings: Settings, chunk: str) -> int:
+    """Parse every received file of the chunk in the pool of limited worker processes (always:
     a hostile file can only kill the worker holding it) and stage its values; a file that
     cannot be read is rejected with the reason, and what was noted but loaded is kept as
     warnings."""
+    from commune_reports.workers import parse_files
+
     engine = get_engine(settings.warehouse_url)
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT submission_id, archive_path, original_name FROM submissions "
-                "WHERE batch_id = :b AND status = 'received' ORDER BY submission_id"
-            ),
-            {"b": batch_id},
-        ).all()
+        rows = _rows(conn, chunk, "received", "archive_path, original_name")
+    if not rows:
+        return 0
     forms, stats = parse_files([(r.archive_path, r.original_name) for r in rows])
     if stats.crashed or stats.timed_out:
         log.warning(
-            "batch %s: %d parse workers crashed, %d timed out (files quarantined)",
-            batch_id,
+            "chunk %s: %d parse workers crashed, %d timed out (files quarantined)",
+            chunk,
             stats.crashed,
             stats.timed_out,
         )
-    values, headers, problems, warnings = [], [], {}, []
-    for row, form in zip(rows, forms, strict=True):
-        sid = row.submission_id
-        headers.append(
-            {
-                "s": sid,
-                "unit_code": form.unit_code,
-                "unit_key": form.unit_key,
-                "regime": form.regime,
-                "period_code": form.period_code,
-                "sheet": form.sheet,
-            }
-        )
-        for v in form.values:
-            values.append(
+    with writing(engine) as conn:
+        mine = _still(conn, [r.submission_id for r in rows], "received")
+        if len(mine) < len(rows):
+            log.info("chunk %s: %d files parsed by another run", chunk, len(rows) - len(mine))
+        headers, values, warnings, problems = [], [], [], {}
+        for row, form in zip(rows, forms, strict=True):
+            sid = row.submission_id
+            if sid not in mine:
+                continue
+            headers.append(
+                {
+                    "s": sid,
+                    "unit_code": form.unit_code,
+                    "unit_key": form.unit_key,
+                    "regime": form.regime,
+                    "period_code": form.period_code,
+                    "sheet": form.sheet,
+                }
+            )
+            values += [
                 {
                     "submission_id": sid,
                     "sheet": form.sheet,
@@ -159,36 +245,30 @@ def parse_batch(settings: Settings, batch_id: str) -> int:
                     "raw_value": v.raw,
                     "value": v.value,
                 }
-            )
-        found = list(form.problems)
-        if (unsafe := unsafe_name_problem(row.original_name)) is not None:
-            found.insert(0, unsafe)
-        if found:
-            problems[sid] = found
-        warnings += [
-            {"submission_id": sid, "seq": n, **w.as_dict()}
-            for n, w in enumerate(form.warnings, start=1)
-        ]
-    with engine.begin() as conn:
-        if headers:
-            conn.execute(
-                text(
-                    "UPDATE submissions SET unit_code = :unit_code, unit_key = :unit_key, "
-                    "regime = :regime, period_code = :period_code, sheet = :sheet, "
-                    "status = 'parsed' WHERE submission_id = :s"
-                ),
-                headers,
-            )
-        # a resumed batch may have staged some values already: replace, never add twice
-        ids = [h["s"] for h in headers]
-        for start in range(0, len(ids), 500):
-            for table in ("submission_values", "submission_warnings"):
-                conn.execute(
-                    text(f"DELETE FROM {table} WHERE submission_id IN :ids").bindparams(
-                        bindparam("ids", expanding=True)
-                    ),
-                    {"ids": ids[start : start + 500]},
-                )
+                for v in form.values
+            ]
+            found = list(form.problems)
+            if (unsafe := unsafe_name_problem(row.original_name)) is not None:
+                found.insert(0, unsafe)
+            if found:
+                problems[sid] = found
+            warnings += [
+                {"submission_id": sid, "seq": n, **w.as_dict()}
+                for n, w in enumerate(form.warnings, start=1)
+            ]
+        if not headers:
+            return 0
+        conn.execute(
+            text(
+                "UPDATE submissions SET unit_code = :unit_code, unit_key = :unit_key, "
+                "regime = :regime, period_code = :period_code, sheet = :sheet, "
+                "status = 'parsed' WHERE submission_id = :s AND status = 'received'"
+            ),
+            headers,
+        )
+        # an interrupted attempt may have staged some values already: replace, never add twice
+        for table in ("submission_values", "submission_warnings"):
+            _delete_for(conn, table, [h["s"] for h in headers])
         if values:
             conn.execute(
                 text(
@@ -209,59 +289,90 @@ def parse_batch(settings: Settings, batch_id: str) -> int:
                 warnings,
             )
         _record_problems(conn, problems)
-    return len(rows)
+    return len(headers)
 
 
-def validate_batch(
-    settings: Settings, batch_id: str, run_periods: Sequence[str] | None = None
+def validate_chunk(
+    settings: Settings, chunk: str, run_periods: Sequence[str] | None = None
 ) -> dict[str, int]:
-    """Validate every parsed submission of the batch at once; reject failing files whole."""
+    """Validate every parsed submission of the chunk at once (one Great Expectations run per
+    frame); reject failing files whole; put the chunk's rejected files in quarantine."""
+    from commune_reports import validate as validate_mod
+
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
     with engine.connect() as conn:
         subs = [
             dict(r._mapping)
-            for r in conn.execute(
-                text(
-                    "SELECT submission_id, unit_code, unit_key, regime, period_code, sheet "
-                    "FROM submissions WHERE batch_id = :b AND status = 'parsed' "
-                    "ORDER BY submission_id"
-                ),
-                {"b": batch_id},
-            )
+            for r in _rows(conn, chunk, "parsed", "unit_code, unit_key, regime, period_code, sheet")
         ]
         values = [
             dict(r._mapping)
-            for r in conn.execute(
-                text(
-                    "SELECT v.submission_id, v.sheet, v.cell, v.metric_code, v.value "
-                    "FROM submission_values AS v JOIN submissions AS s "
-                    "ON s.submission_id = v.submission_id "
-                    "WHERE s.batch_id = :b AND s.status = 'parsed' "
-                    "ORDER BY v.submission_id, v.cell"
-                ),
-                {"b": batch_id},
+            for r in _in(
+                conn,
+                "SELECT submission_id, sheet, cell, metric_code, value FROM submission_values "
+                "WHERE submission_id IN :ids",
+                [s["submission_id"] for s in subs],
             )
         ]
-    if not subs:
-        quarantine_batch(engine, settings, batch_id)  # files rejected while parsing
-        return {"validated": 0, "rejected": 0}
-    long, wide = validate_mod.build_frames(subs, values, catalog)
-    forms = validate_mod.form_sets(subs, catalog)
-    periods = list(run_periods) if run_periods else None
-    failures = validate_mod.run_suites(long, wide, forms, periods)
-    problems = validate_mod.problems_from_failures(failures, long, wide, periods)
-    with engine.begin() as conn:
-        _record_problems(conn, problems)
-        conn.execute(
-            text(
+        values.sort(key=lambda v: (v["submission_id"], v["cell"]))
+    checked = {"validated": 0, "rejected": 0}
+    if subs:
+        long, wide = validate_mod.build_frames(subs, values, catalog)
+        forms = validate_mod.form_sets(subs, catalog)
+        periods = list(run_periods) if run_periods else None
+        failures = validate_mod.run_suites(long, wide, forms, periods)
+        problems = validate_mod.problems_from_failures(failures, long, wide, periods)
+        with writing(engine) as conn:
+            mine = _still(conn, [s["submission_id"] for s in subs], "parsed")
+            problems = {sid: p for sid, p in problems.items() if sid in mine}
+            _record_problems(conn, problems)
+            passed = sorted(mine - set(problems))
+            stmt = text(
                 "UPDATE submissions SET status = 'validated' "
-                "WHERE batch_id = :b AND status = 'parsed'"
-            ),
-            {"b": batch_id},
-        )
-    quarantine_batch(engine, settings, batch_id)
-    return {"validated": len(subs) - len(problems), "rejected": len(problems)}
+                "WHERE status = 'parsed' AND submission_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True))
+            for start in range(0, len(passed), IN_LIST):
+                conn.execute(stmt, {"ids": passed[start : start + IN_LIST]})
+        checked = {"validated": len(passed), "rejected": len(problems)}
+    with engine.connect() as conn:
+        rejected = [r.submission_id for r in _rows(conn, chunk, "rejected", "status")]
+    quarantine_submissions(engine, settings, rejected)
+    return checked
+
+
+def check_chunk(
+    settings: Settings, chunk: str, run_periods: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Parse then validate one chunk (a DAG task, and each chunk of a command-line run).
+    Great Expectations, a few seconds of imports, is loaded in the background while the parse
+    workers read the files."""
+    warm = threading.Thread(target=_import_validation, name="import-gx", daemon=True)
+    warm.start()
+    parsed = parse_chunk(settings, chunk)
+    warm.join()
+    return {"chunk": chunk, "parsed": parsed, **validate_chunk(settings, chunk, run_periods)}
+
+
+def _import_validation() -> None:
+    import great_expectations  # noqa: F401
+
+    from commune_reports import validate  # noqa: F401
+
+
+def parse_batch(settings: Settings, batch_id: str) -> int:
+    """Parse every received file of the batch (as one chunk)."""
+    return parse_chunk(settings, batch_id)
+
+
+def validate_batch(
+    settings: Settings, batch_id: str, run_periods: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Validate every parsed submission of the batch (as one chunk)."""
+    return validate_chunk(settings, batch_id, run_periods)
+
+
+# -- load, marts, completeness ------------------------------------------------------------
 
 
 def load_batch(settings: Settings, batch_id: str) -> int:
@@ -270,7 +381,7 @@ def load_batch(settings: Settings, batch_id: str) -> int:
     superseded. A rerun finds nothing validated and changes nothing."""
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         subs = conn.execute(
             text(
                 "SELECT submission_id, unit_code, regime, period_code, received_at "
@@ -303,8 +414,8 @@ def load_batch(settings: Settings, batch_id: str) -> int:
             text("DELETE FROM facts WHERE unit_code = :u AND regime = :r AND period_code = :p"),
             keys,
         )
-        for start in range(0, len(winners), 500):
-            chunk = [s.submission_id for s in winners[start : start + 500]]
+        for start in range(0, len(winners), IN_LIST):
+            chunk = [s.submission_id for s in winners[start : start + IN_LIST]]
             conn.execute(
                 text(
                     "INSERT INTO facts (unit_code, regime, period_code, metric_code, unit_key, "
@@ -345,7 +456,7 @@ def build_marts(
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         pairs = [
             (regime, p)
             for p in periods

@@ -1,14 +1,23 @@
 """The warehouse: one SQLAlchemy engine (embedded SQLite with WAL, or PostgreSQL), the schema
 from ``sql/schema``, and the catalog copied into its reference tables.
+
+Runs overlap (a backfill runs many at once, the three DAGs overlap each other), so every
+transaction that writes goes through :func:`writing`: writers take turns (a PostgreSQL advisory
+transaction lock; ``BEGIN IMMEDIATE`` on SQLite, which waits up to the busy timeout), and what
+a writer reads inside its transaction is still true when it writes. Reads never wait. Work that
+must not run twice at once outside a transaction (sending alerts) holds :func:`exclusive`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,17 +29,23 @@ from commune_reports.periods import TIMEZONE, Period, cutoff_window, deadline
 from commune_reports.settings import SQL_DIR
 
 _ENGINES: dict[str, Engine] = {}
+BUSY_TIMEOUT_SECONDS = 120  # SQLite: how long a writer waits for another to finish
+WRITER_LOCK = 0x436F6D6D  # PostgreSQL advisory lock key of the warehouse's writers
+_EXCLUSIVE_SPACE = 0x436F6D6E  # keyspace of the named locks of exclusive()
+_WRITE = "commune_reports_write"  # execution option marking a writing transaction
 
 
 def get_engine(url: str) -> Engine:
-    """One engine per URL and process; SQLite gets WAL, foreign keys and a busy timeout."""
+    """One engine per URL and process; SQLite gets WAL, foreign keys, a busy timeout and
+    transactions that begin explicitly (``BEGIN IMMEDIATE`` for writers, see
+    :func:`writing`) instead of the driver's implicit ones."""
     if url in _ENGINES:
         return _ENGINES[url]
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -39,10 +54,65 @@ def get_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" below starts each one
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # a writer takes the write lock before its first read (waiting for the busy
+            # timeout), so it can never fail half-way on a snapshot another writer changed
+            writer = conn.get_execution_options().get(_WRITE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
     else:
         engine = create_engine(url, pool_pre_ping=True)
     _ENGINES[url] = engine
     return engine
+
+
+@contextlib.contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes, one writer at a time: committed when the block ends,
+    rolled back if it raises."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
+            yield conn
+
+
+@contextlib.contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[None]:
+    """Hold the lock ``name`` for the block, across processes (and machines on PostgreSQL):
+    for work outside a transaction that two overlapping runs must not both do, such as
+    sending the same alert. Waits for the holder to finish."""
+    key = zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(
+                text("SELECT pg_advisory_lock(:space, :key)"),
+                {"space": _EXCLUSIVE_SPACE, "key": key},
+            )
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(:space, :key)"),
+                    {"space": _EXCLUSIVE_SPACE, "key": key},
+                )
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield  # one process holds an in-memory database: nothing to exclude
+        return
+    lock_path = Path(f"{database}.{key:08x}.lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def split_statements(sql: str) -> list[str]:
@@ -71,7 +141,7 @@ def sql_files(layer: str) -> list[Path]:
 def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
     """Create missing tables and refresh the reference tables from the catalog, atomically."""
     catalog = catalog or load_catalog()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for path in sql_files("schema"):
             run_sql_file(conn, path)
         sync_catalog(conn, catalog)
