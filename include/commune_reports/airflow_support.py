@@ -6,11 +6,10 @@ imported here: pandas, Great Expectations and the drivers load inside the tasks.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
-import smtplib
-from email.message import EmailMessage
 from typing import Any
 
 import pendulum
@@ -22,38 +21,122 @@ log = logging.getLogger(__name__)
 WAREHOUSE_CONN_ID = "commune_reports_warehouse"
 
 
+def _local_time(moment: Any) -> str:
+    return pendulum.instance(moment).in_timezone(TIMEZONE).format("HH:mm DD/MM/YYYY")
+
+
+def _one_line(error: Any) -> str:
+    """An error as one line (its type and message, no traceback), for notices."""
+    if error is None:
+        return ""
+    text = str(error).strip().splitlines()
+    head = text[0] if text else ""
+    line = f"{type(error).__name__}: {head}" if isinstance(error, BaseException) else head
+    return line[:500]
+
+
+def _notify_team(subject: str, body: str) -> None:
+    """Log a notice for the district's data team and mail it to ``COMMUNE_REPORTS_ALERT_TO``
+    through the alerts' SMTP channel (the connection ``commune_reports_smtp`` or the
+    ``COMMUNE_REPORTS_SMTP_*`` variables)."""
+    from commune_reports.channels import Message, SmtpChannel
+
+    log.error("%s\n%s", subject, body)
+    to = os.environ.get("COMMUNE_REPORTS_ALERT_TO")
+    if not to:
+        return
+    smtp = next((c for c in alert_channels() if isinstance(c, SmtpChannel)), None)
+    if smtp is None:
+        log.warning("COMMUNE_REPORTS_ALERT_TO is set but no SMTP server is configured")
+        return
+    html_body = "".join(f"<p>{html.escape(line)}</p>" for line in body.splitlines() if line)
+    for recipient in (r.strip() for r in to.split(",") if r.strip()):
+        smtp.send(recipient, Message(subject=subject, text=body, html=html_body, payload={}))
+
+
 class FailureNotifier(BaseNotifier):
-    """Tell the district's data team that a task failed: always in the log, and by e-mail when
-    ``COMMUNE_REPORTS_SMTP_HOST`` and ``COMMUNE_REPORTS_ALERT_TO`` are set."""
+    """Tell the district's data team that a task failed for good (after its retries), or
+    that a DAG run failed, naming the task and its error: always in the log, and by e-mail
+    when ``COMMUNE_REPORTS_ALERT_TO`` and an SMTP server are set."""
 
     template_fields = ()
 
     def notify(self, context: Any) -> None:
         ti = context.get("task_instance") or context.get("ti")
-        dag_id = getattr(ti, "dag_id", "?")
-        task_id = getattr(ti, "task_id", "?")
-        run_id = getattr(ti, "run_id", "?")
-        error = context.get("exception")
-        subject = f"[commune-reports] Lỗi / Failure: {dag_id}.{task_id} ({run_id})"
+        dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
+        run_id = getattr(ti, "run_id", None) or context.get("run_id", "?")
+        task = _task_label(ti)
+        error = _one_line(context.get("exception"))
+        if error and ti is not None:
+            # the DAG-level notice, sent later by the DAG processor, reads it back
+            try:
+                ti.xcom_push(key=FAILURE_KEY, value=error)
+            except Exception:  # never let a notice hide the failure itself
+                log.exception("could not keep the error of %s for the DAG notice", task)
+        if "exception" not in context:  # the DAG-level callback: the run has failed
+            error = _failure_of(ti) or context.get("reason") or "?"
+            subject = f"[commune-reports] Lượt chạy lỗi / Run failed: {dag_id} ({run_id})"
+            body = (
+                f"Lượt chạy {run_id} của {dag_id} bị lỗi ở tác vụ {task}: {error}\n"
+                f"Run {run_id} of {dag_id} failed at task {task}: {error}\n"
+            )
+        else:
+            subject = f"[commune-reports] Lỗi / Failure: {dag_id}.{task} ({run_id})"
+            body = (
+                f"Tác vụ {task} của {dag_id}, lượt chạy {run_id}, bị lỗi: {error}\n"
+                f"Task {task} of {dag_id}, run {run_id}, failed: {error}\n"
+            )
+        _notify_team(subject, body)
+
+
+class RetryNotifier(BaseNotifier):
+    """Tell the district's data team that a task failed and will be retried, when and why:
+    a retry that succeeds is otherwise invisible, and one that keeps failing is better
+    known early."""
+
+    template_fields = ()
+
+    def notify(self, context: Any) -> None:
+        ti = context.get("task_instance") or context.get("ti")
+        dag_id, run_id = getattr(ti, "dag_id", "?"), getattr(ti, "run_id", "?")
+        task = _task_label(ti)
+        error = _one_line(context.get("exception"))
+        tries = f"{getattr(ti, 'try_number', '?')}/{1 + int(getattr(ti.task, 'retries', 0))}"
+        delay = getattr(getattr(ti, "task", None), "retry_delay", None)
+        when = _local_time(pendulum.now("UTC") + delay) if delay is not None else "?"
+        subject = f"[commune-reports] Chạy lại / Retry: {dag_id}.{task} ({run_id})"
         body = (
-            f"Tác vụ {task_id} của {dag_id}, lượt chạy {run_id}, bị lỗi: {error}\n"
-            f"Task {task_id} of {dag_id}, run {run_id}, failed: {error}\n"
+            f"Tác vụ {task} của {dag_id}, lượt chạy {run_id}, lỗi ở lần thử {tries}; sẽ chạy "
+            f"lại khoảng {when} (giờ Việt Nam): {error}\n"
+            f"Task {task} of {dag_id}, run {run_id}, failed on try {tries}; it will be retried "
+            f"at about {when} (Asia/Ho_Chi_Minh): {error}\n"
         )
-        log.error("%s\n%s", subject, body)
-        host, to = (
-            os.environ.get("COMMUNE_REPORTS_SMTP_HOST"),
-            os.environ.get("COMMUNE_REPORTS_ALERT_TO"),
+        _notify_team(subject, body)
+
+
+FAILURE_KEY = "failure"
+
+
+def _task_label(ti: Any) -> str:
+    task_id = getattr(ti, "task_id", None) or "?"
+    index = getattr(ti, "map_index", -1)
+    return f"{task_id}[{index}]" if isinstance(index, int) and index >= 0 else task_id
+
+
+def _failure_of(ti: Any) -> str | None:
+    """The error the failed task kept for the DAG-level notice, if it could be read."""
+    if ti is None:
+        return None
+    try:
+        value = ti.xcom_pull(
+            task_ids=ti.task_id, key=FAILURE_KEY, map_indexes=getattr(ti, "map_index", -1)
         )
-        if not (host and to):
-            return
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = os.environ.get("COMMUNE_REPORTS_SMTP_FROM", "commune-reports@localhost")
-        message["To"] = to
-        message.set_content(body)
-        port = int(os.environ.get("COMMUNE_REPORTS_SMTP_PORT", "25"))
-        with smtplib.SMTP(host, port, timeout=30) as smtp:
-            smtp.send_message(message)
+    except Exception:
+        log.exception("could not read the error of %s", _task_label(ti))
+        return None
+    if isinstance(value, list):
+        value = next((v for v in value if v), None)
+    return str(value) if value else None
 
 
 def _connection(env_name: str, default_id: str) -> Any | None:
@@ -127,11 +210,13 @@ def _dag_args(dag_id: str, start_date: Any, doc_md: str | None, tag: str) -> dic
 
 
 def _defaults(retries: int, minutes: int) -> dict[str, Any]:
-    """Task defaults shared by every DAG: owner, retries and the failure notifier."""
+    """Task defaults shared by every DAG: owner, retries and the notices of a retry and of
+    a failure."""
     return {
         "owner": "commune-reports",
         "retries": retries,
         "retry_delay": pendulum.duration(minutes=minutes),
+        "on_retry_callback": RetryNotifier(),
         "on_failure_callback": FailureNotifier(),
     }
 
@@ -169,8 +254,9 @@ def build_collection_dag(
     doc_md: str | None,
     start_date: pendulum.DateTime,
 ) -> Any:
-    """The collection DAG of one period type: find -> archive/register -> parse -> validate
-    -> load -> marts -> completeness -> report. Tasks pass a batch id, never data."""
+    """The collection DAG of one period type: discover -> parse and validate (one task per
+    chunk of files, on any worker) -> load -> marts and completeness -> report and roll-up.
+    Tasks pass ids (batch, chunks, period codes), never data."""
 
     @dag(
         schedule=schedule,
@@ -188,79 +274,53 @@ def build_collection_dag(
         default_args=_defaults(retries=2, minutes=5),
     )
     def collection() -> None:
-        @task
-        def resolve_periods() -> list[str]:
-            """Periods of this run: the param, else the last period due before the run."""
-            from commune_reports.catalog import load_catalog
-            from commune_reports.periods import parse_period_range, period_due_before
-
-            context = get_current_context()
-            requested = (context["params"].get("periods") or "").strip()
-            if requested:
-                periods = parse_period_range(requested)
-                if any(p.period_type != period_type for p in periods):
-                    raise ValueError(f"{dag_id} collects {period_type} periods, not {requested}")
-                return [p.code for p in periods]
-            day = run_day(context)
-            regimes = load_catalog().regimes.values()
-            primary = next(r for r in regimes if r.period_type == period_type)
-            return [period_due_before(day, primary).code]
-
-        @task
-        def discover(periods: list[str]) -> str:
-            """Archive and register new inbox files of the periods under this run's batch."""
+        @task(multiple_outputs=False)
+        def discover() -> list[dict[str, Any]]:
+            """The run's periods (the param, else the last period due before the run), then
+            archive and register their new inbox files under this run's batch, claim the
+            unfinished ones, and split the batch into chunks: one item per chunk, each with
+            the run's periods (never fewer than one, so the later tasks always run)."""
             from commune_reports import stages
             from commune_reports.periods import parse_period
 
-            run_id = get_current_context()["run_id"]
-            batch_id = f"{dag_id}:{run_id}"
+            context = get_current_context()
+            periods = _run_periods(context, dag_id, period_type)
+            batch_id = f"{dag_id}:{context['run_id']}"
             found = stages.discover(
                 _settings(), batch_id, periods=[parse_period(p) for p in periods]
             )
-            log.info("%s new, %s resumed", found["new"], found["resumed"])
-            return batch_id
+            return [{"chunk": chunk, "periods": periods} for chunk in found["chunks"]]
 
-        @task
-        def parse(batch_id: str) -> str:
+        @task(multiple_outputs=False)
+        def parse_and_validate(chunk: str, periods: list[str]) -> dict[str, Any]:
+            """Parse one chunk's files in limited worker processes, then validate them with
+            Great Expectations in one run; rejected files go to quarantine."""
             from commune_reports import stages
 
-            stages.parse_batch(_settings(), batch_id)
-            return batch_id
+            checked = stages.check_chunk(_settings(), chunk, periods)
+            log.info("%s", checked)
+            return checked
 
-        @task
-        def validate(batch_id: str, periods: list[str]) -> str:
+        @task(multiple_outputs=True)
+        def load(work: list[dict[str, Any]]) -> dict[str, Any]:
+            """Load the batch's validated files into the facts, one transaction."""
             from commune_reports import stages
 
-            log.info("validation: %s", stages.validate_batch(_settings(), batch_id, periods))
-            return batch_id
-
-        @task
-        def load(batch_id: str) -> str:
-            from commune_reports import stages
-
+            batch_id = stages.split_chunk(work[0]["chunk"])[0]
             log.info("loaded %s submissions", stages.load_batch(_settings(), batch_id))
-            return batch_id
+            return {"batch_id": batch_id, "periods": work[0]["periods"]}
 
-        @task
-        def build_marts(batch_id: str, periods: list[str]) -> str:
+        @task(multiple_outputs=False)
+        def build_marts(batch_id: str, periods: list[str]) -> dict[str, Any]:
+            """Rebuild the marts and completeness, then log who has not reported."""
             from commune_reports import stages
             from commune_reports.periods import parse_period
             from commune_reports.pipeline import regimes_for
 
-            stages.build_marts(
-                _settings(), [parse_period(p) for p in periods], regimes_for(period_type)
-            )
-            return batch_id
-
-        @task
-        def check_completeness(batch_id: str, periods: list[str]) -> dict[str, Any]:
-            from commune_reports import stages
-            from commune_reports.periods import parse_period
-            from commune_reports.pipeline import regimes_for
-
-            return stages.check_completeness(
-                _settings(), [parse_period(p) for p in periods], regimes_for(period_type)
-            )
+            settings, regimes = _settings(), regimes_for(period_type)
+            wanted = [parse_period(p) for p in periods]
+            stages.build_marts(settings, wanted, regimes)
+            return stages.check_completeness(settings, wanted, regimes)
 
         @task
         def publish_report(periods: list[str]) -> str:
@@ -270,20 +330,38 @@ def build_collection_dag(
             label = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
             return str(publish(_settings(), label))
 
-        periods = resolve_periods()
-        batch = load(validate(parse(discover(periods)), periods))
-        marts = build_marts(batch, periods)
-
         @task
         def send_deadline_alerts(periods: list[str]) -> int:
             """After the deadline: one roll-up to the district naming every unit missing or
             rejected-only (sent once per period, however often the DAG reruns)."""
             return _send_alerts(periods, ("deadline",))
 
-        checked = check_completeness(marts, periods)
-        checked >> [publish_report(periods), send_deadline_alerts(periods)]
+        work = discover()
+        checked = parse_and_validate.expand_kwargs(work)
+        loaded = load(work)
+        checked >> loaded
+        periods = loaded["periods"]
+        built = build_marts(loaded["batch_id"], periods)
+        built >> [publish_report(periods), send_deadline_alerts(periods)]
 
     return collection()
+
+
+def _run_periods(context: Any, dag_id: str, period_type: str) -> list[str]:
+    """Periods of a collection run: the ``periods`` param, else the last period due before
+    the run's day."""
+    from commune_reports.catalog import load_catalog
+    from commune_reports.periods import parse_period_range, period_due_before
+
+    requested = (context["params"].get("periods") or "").strip()
+    if requested:
+        periods = parse_period_range(requested)
+        if any(p.period_type != period_type for p in periods):
+            raise ValueError(f"{dag_id} collects {period_type} periods, not {requested}")
+        return [p.code for p in periods]
+    regimes = load_catalog().regimes.values()
+    primary = next(r for r in regimes if r.period_type == period_type)
+    return [period_due_before(run_day(context), primary).code]
 
 
 def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date: Any) -> Any:

@@ -78,6 +78,19 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _peak_kb() -> int:
+    """The worker's own peak resident memory (KiB). ``ru_maxrss`` would also count the parent
+    it was forked from before ``exec``; the kernel's ``VmHWM`` is this program's alone."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def serve(conn_fd: int, progress_fd: int) -> None:
     """The worker's main loop (run by ``python -I -c _BOOT``): take the limits and settings,
     then parse the chunks of jobs the parent sends; before each file, write its index and
@@ -106,7 +119,7 @@ def serve(conn_fd: int, progress_fd: int) -> None:
                 form = parse_form(path, name, limits)
             except MemoryError:
                 form = ParsedForm(path=path, problems=[_memory_problem(limits)])
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            peak = _peak_kb()
             answers.append((index, form, time.monotonic() - started, peak))
             _PROGRESS.pack_into(progress, 0, -1, started)
         conn.send(answers)

@@ -40,6 +40,7 @@ def test_policy(dagbag, dag_id: str) -> None:
     for task in dag.tasks:
         assert task.retries >= 1, task.task_id
         assert task.on_failure_callback, task.task_id
+        assert task.on_retry_callback, task.task_id  # a retry is told, not only a failure
 
 
 @pytest.mark.parametrize("dag_id", sorted(COLLECTION))
@@ -47,17 +48,13 @@ def test_collection_graph(dagbag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     assert "periods" in dag.params
     order = [t.task_id for t in dag.topological_sort()]
-    assert order[:7] == [
-        "resolve_periods",
-        "discover",
-        "parse",
-        "validate",
-        "load",
-        "build_marts",
-        "check_completeness",
-    ]
-    assert set(order[7:]) == {"publish_report", "send_deadline_alerts"}
-    assert "check_completeness" in dag.task_dict["send_deadline_alerts"].upstream_task_ids
+    assert order[:4] == ["discover", "parse_and_validate", "load", "build_marts"]
+    assert set(order[4:]) == {"publish_report", "send_deadline_alerts"}
+    # files are parsed and validated by one mapped task per chunk of the run, then loaded once
+    checking = dag.task_dict["parse_and_validate"]
+    assert type(checking).__name__.endswith("MappedOperator")
+    assert dag.task_dict["load"].upstream_task_ids == {"discover", "parse_and_validate"}
+    assert "build_marts" in dag.task_dict["send_deadline_alerts"].upstream_task_ids
 
 
 def test_alerts_graph(dagbag) -> None:
