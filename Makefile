@@ -18,12 +18,13 @@ export COMMUNE_REPORTS_HOME ?= $(CURDIR)/data
 
 venv: $(STAMP)
 
-# The virtual environment is built from the committed lock file only (no network at run time
-# except the package index); `uv pip sync` makes it match the lock exactly.
-$(STAMP): requirements.lock pyproject.toml
+# The virtual environment is built from the committed lock files only (no network at run time
+# except the package index); `uv pip sync` makes it match them exactly: the runtime set the
+# image installs (requirements.lock) plus the test and lint tools (requirements-dev.lock).
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -48,6 +49,7 @@ run: venv airflow-db
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff check --preview --select AIR .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint sql
 
@@ -55,15 +57,21 @@ test: venv
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q
 
-lock:
-	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.lock
+COMPILE = $(BIN)/uv pip compile --quiet --python-version 3.11
 
-# Fails when requirements.lock no longer satisfies requirements.in. uv keeps the versions
-# already pinned in the output file, so new releases upstream do not count as drift.
+lock:
+	$(COMPILE) requirements.in -o requirements.lock
+	$(COMPILE) requirements-dev.in -o requirements-dev.lock
+
+# Fails when a lock file no longer satisfies its .in file. uv keeps the versions already
+# pinned in the output file, so new releases upstream do not count as drift.
 lock-check: venv
 	cp requirements.lock $(VENV)/lock-check.txt
-	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o $(VENV)/lock-check.txt
+	$(COMPILE) requirements.in -o $(VENV)/lock-check.txt
 	diff <(grep -v '^#' requirements.lock) <(grep -v '^#' $(VENV)/lock-check.txt)
+	cp requirements-dev.lock $(VENV)/lock-check-dev.txt
+	$(COMPILE) requirements-dev.in -o $(VENV)/lock-check-dev.txt
+	diff <(grep -v '^#' requirements-dev.lock) <(grep -v '^#' $(VENV)/lock-check-dev.txt)
 
 bench: venv
 	$(BIN)/python scripts/bench.py
