@@ -5,11 +5,9 @@ late, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-import email
 import json
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from email.message import Message as MailMessage
@@ -19,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from commune_reports.alerts import send_due
@@ -29,6 +26,7 @@ from commune_reports.periods import Period
 from commune_reports.pipeline import run_periods
 from commune_reports.settings import load_settings
 from commune_reports.warehouse import get_engine
+from tests.servers import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,41 +44,6 @@ REMINDED = sorted(
         "ubnd@docbinhkieu.thapmuoi.example.vn",
     ]
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], MailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.original_content))
-        )
-        return "250 OK"
-
-
-class SmtpServer:
-    """A real SMTP server on a loopback port, which a test can stop and start again."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.inbox = _Inbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture
@@ -283,7 +246,11 @@ def test_smtp_down_fails_loudly_and_next_run_delivers(
 
 
 def test_daily_dag_reminds_and_fails_when_smtp_is_down(
-    delivered: str, smtp: SmtpServer, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
+    delivered: str,
+    smtp: SmtpServer,
+    airflow_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
@@ -292,6 +259,20 @@ def test_daily_dag_reminds_and_fails_when_smtp_is_down(
     dag = DagBag(dag_folder=str(REPO / "dags")).dags["commune_reports_alerts_daily"]
     for task in dag.tasks:
         task.retries = 0
+    # a run for 16 December 2023 made today: the alerts of 2023Q4 stopped long ago (45 days
+    # after the deadline), so nobody is reminded now of a report due years back
+    stale = dag.test(logical_date=dt.datetime(2023, 12, 16, 6, 0, tzinfo=TZ))
+    assert "success" in str(stale.state).lower()
+    assert _mails(smtp) == []
+    # with a stop horizon that reaches today, the same day's reminders are due and sent (and
+    # with it, escalations of the earlier quarters, for which nothing was delivered at all)
+    catalog = tmp_path / "catalog"
+    shutil.copytree(REPO / "include" / "commune_reports" / "catalog", catalog)
+    regimes = catalog / "regimes.csv"
+    regimes.write_text(
+        regimes.read_text("utf-8").replace("working,3,5,45", "working,3,5,100000"), "utf-8"
+    )
+    monkeypatch.setenv("COMMUNE_REPORTS_CATALOG_DIR", str(catalog))
     smtp.stop()
     failed = dag.test(logical_date=dt.datetime(2023, 12, 16, 7, 0, tzinfo=TZ))
     assert "fail" in str(failed.state).lower()
@@ -300,7 +281,13 @@ def test_daily_dag_reminds_and_fails_when_smtp_is_down(
     smtp.start()
     run = dag.test(logical_date=dt.datetime(2023, 12, 16, 8, 0, tzinfo=TZ))
     assert "success" in str(run.state).lower()
-    assert _recipients(smtp) == REMINDED
+    reminders = [
+        r
+        for rcpts, m in _mails(smtp)
+        if m["Subject"].startswith("[Nhắc hạn / Reminder] Báo cáo quý 2023Q4")
+        for r in rcpts
+    ]
+    assert sorted(reminders) == REMINDED
 
 
 def test_only_units_existing_in_the_period_are_expected(warehouse: str) -> None:

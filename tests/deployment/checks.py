@@ -1,0 +1,93 @@
+"""What the deployment tests assert about runs, tasks and the warehouse."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+
+from commune_reports.report import figure_rows, load_figures
+from commune_reports.warehouse import get_engine
+from tests.deployment.stack import Stack
+from tests.servers import SmtpServer
+
+COLLECTION = ("commune_reports_quarterly", "commune_reports_yearly")
+# runs a backfill of 2021-01-01 .. 2023-12-31 creates: the quarterly DAG fires on the 20th of
+# each quarter's last month, the yearly one on 1 April and 20 December
+BACKFILL_RUNS = {"commune_reports_quarterly": 12, "commune_reports_yearly": 6}
+
+
+def first_try_only(stack: Stack, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Every task of the run succeeded, each on its first try."""
+    tis = stack.task_instances(dag_id, run_id)
+    assert tis, (dag_id, run_id)
+    bad = [
+        (t["task_id"], t["map_index"], t["state"], t["try_number"])
+        for t in tis
+        if t["state"] != "success" or t["try_number"] != 1
+    ]
+    assert bad == [], f"{dag_id} {run_id}: {bad}"
+    return tis
+
+
+def backfill(stack: Stack, timeout: float = 900) -> dict[str, list[dict[str, Any]]]:
+    """Backfill both collection DAGs over 2021-2023 at Airflow's default concurrency, both
+    created at once so that their runs overlap; wait for every run; return them by DAG."""
+    for dag_id in COLLECTION:
+        stack.unpause(dag_id)
+    for dag_id in COLLECTION:
+        stack.wait_idle(dag_id)  # the run an unpause starts for the latest date
+    for dag_id in COLLECTION:
+        stack.airflow(
+            "backfill", "create", "--dag-id", dag_id,
+            "--from-date", "2021-01-01", "--to-date", "2023-12-31",
+        )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while True:
+        done = {}
+        for dag_id in COLLECTION:
+            runs = [r for r in stack.runs(dag_id) if r["run_type"] == "backfill"]
+            failed = [r for r in runs if r["state"] == "failed"]
+            assert not failed, stack.describe_failure(dag_id, failed[0]["dag_run_id"])
+            done[dag_id] = [r for r in runs if r["state"] == "success"]
+        if all(len(done[d]) == n for d, n in BACKFILL_RUNS.items()):
+            return done
+        assert time.monotonic() < deadline, {d: len(r) for d, r in done.items()}
+        time.sleep(2)
+
+
+def no_alerts_but_to_the_data_team(smtp: SmtpServer, url: str, data_team: str) -> None:
+    """A backfill of 2021-2023 acts for past days but reaches people today: no unit or district
+    hears about periods whose alerts stopped long ago (the 2020 forms, never sent, included)."""
+    others = [m["Subject"] for rcpts, m in smtp.inbox.messages if rcpts != [data_team]]
+    assert others == []
+    with get_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM alerts_sent")).scalar_one() == 0
+
+
+def _value(rows: list[dict[str, Any]], metric: str, level: str, period: str) -> Any:
+    found = [
+        r["value"]
+        for r in rows
+        if (r["metric"], r["level"], r["period"]) == (metric, level, period)
+    ]
+    assert len(found) == 1, (metric, level, period, found)
+    return found[0]
+
+
+def golden_figures(url: str) -> None:
+    """The 2024 district report's figures, from the deployment's warehouse: the 256 sessions
+    and the four online-filing figures of 2022 and 2023."""
+    rows = figure_rows(load_figures(get_engine(url), "2021..2023"))
+    assert _value(rows, "dissemination_sessions", "all", "2021..2023") == 256
+    golden = {
+        ("2022", "district"): (2384, 50.43),
+        ("2022", "commune"): (16021, 34.83),
+        ("2023", "district"): (3447, 82.82),
+        ("2023", "commune"): (18888, 69.90),
+    }
+    for (year, level), (online, rate) in golden.items():
+        assert _value(rows, "dossiers_received_online", level, year) == online
+        assert Decimal(str(_value(rows, "online_filing_rate", level, year))) == Decimal(str(rate))

@@ -1,0 +1,46 @@
+"""The real deployment, started once per test module (one executor each) and shared by its
+tests; see ``stack.py``. The data team's notices go to a real SMTP server started here."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deployment.stack import Stack
+from tests.servers import SmtpServer
+
+REPO = Path(__file__).resolve().parents[2]
+DATA_TEAM = "dulieu@thapmuoi.example.vn"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Iterator[Stack]:
+    """The deployment for the module's ``EXECUTOR``, with the sample inbox delivered."""
+    executor = request.module.EXECUTOR
+    env = {
+        "COMMUNE_REPORTS_SETTLE_SECONDS": "0",
+        "COMMUNE_REPORTS_SMTP_HOST": "127.0.0.1",
+        "COMMUNE_REPORTS_SMTP_PORT": str(smtp.port),
+        "COMMUNE_REPORTS_ALERT_TO": DATA_TEAM,
+        # seconds between tries instead of Airflow's 300, so a failing run ends quickly
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
+    }
+    root = tmp_path_factory.mktemp(executor.lower())
+    with Stack(root, executor, env_extra=env) as running:
+        shutil.copytree(
+            REPO / "include" / "sample_inbox", running.home / "inbox", dirs_exist_ok=True
+        )
+        yield running

@@ -1,0 +1,42 @@
+"""Warehouse snapshots for comparing two runs table by table.
+
+Columns that record *which run* did a step (batch ids, when a file was registered, where this
+home keeps its archive, when an alert went out) differ between runs that did the same work;
+everything else must be identical.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from commune_reports.warehouse import get_engine, table_names
+
+VOLATILE = {
+    "submissions": {"batch_id", "registered_at", "archive_path"},
+    "alerts_sent": {"sent_at"},
+}
+
+
+def snapshot(url: str, volatile: dict[str, set[str]] | None = None) -> dict[str, list[tuple]]:
+    """Every table of the schema as sorted rows of text, without ``volatile`` columns (all
+    columns when ``volatile`` is ``{}``)."""
+    skip = VOLATILE if volatile is None else volatile
+    out = {}
+    with get_engine(url).connect() as conn:
+        for table in table_names():
+            result = conn.execute(text(f"SELECT * FROM {table}"))
+            keep = [i for i, c in enumerate(result.keys()) if c not in skip.get(table, set())]
+            out[table] = sorted(tuple(str(row[i]) for i in keep) for row in result)
+    return out
+
+
+def differences(left: dict[str, list[tuple]], right: dict[str, list[tuple]]) -> list[str]:
+    """Readable differences between two snapshots (empty when they are equal)."""
+    lines = []
+    for table in sorted(set(left) | set(right)):
+        a, b = set(left.get(table, [])), set(right.get(table, []))
+        if a != b:
+            lines.append(f"{table}: {len(a - b)} rows only left, {len(b - a)} only right")
+            lines += [f"  < {row}" for row in sorted(a - b)[:5]]
+            lines += [f"  > {row}" for row in sorted(b - a)[:5]]
+    return lines
