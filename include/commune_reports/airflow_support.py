@@ -209,32 +209,42 @@ def _dag_args(dag_id: str, start_date: Any, doc_md: str | None, tag: str) -> dic
     }
 
 
-def _defaults(retries: int, minutes: int) -> dict[str, Any]:
+def _defaults(retries: int) -> dict[str, Any]:
     """Task defaults shared by every DAG: owner, retries and the notices of a retry and of
-    a failure."""
+    a failure. The delay between tries is the deployment's ``[core] default_task_retry_delay``
+    (Airflow's default: 300 s)."""
     return {
         "owner": "commune-reports",
         "retries": retries,
-        "retry_delay": pendulum.duration(minutes=minutes),
         "on_retry_callback": RetryNotifier(),
         "on_failure_callback": FailureNotifier(),
     }
 
 
 def _send_alerts(periods: list[str], stages: tuple[str, ...]) -> int:
-    """Send the alerts of ``stages`` due on the run's day (a task body)."""
+    """Send the alerts of ``stages`` due on the run's day (a task body). A run may act for a
+    past day (a backfill, or the run an unpause starts for the latest date), but its alerts
+    reach people today: nothing is sent about a period whose alerts stopped before today."""
     import datetime as dt
 
-    from commune_reports.alerts import send_due
+    from commune_reports.alerts import alerts_stopped, send_due
+    from commune_reports.catalog import load_catalog
     from commune_reports.periods import parse_period
     from commune_reports.warehouse import get_engine
 
+    now = dt.datetime.now(dt.UTC)
+    today = pendulum.instance(now).in_timezone(TIMEZONE).date()
+    catalog = load_catalog()
+    wanted = [parse_period(p) for p in periods]
+    old = [p.code for p in wanted if alerts_stopped(p, today, catalog)]
+    if old:
+        log.info("no alerts about %s: their alert period ended before today", old)
     sent = send_due(
         get_engine(_settings().warehouse_url),
-        [parse_period(p) for p in periods],
+        [p for p in wanted if p.code not in old],
         run_day(get_current_context()),
         alert_channels(),
-        dt.datetime.now(dt.UTC),
+        now,
         stages=stages,
     )
     log.info("alerts delivered: %s", sent)
@@ -271,7 +281,7 @@ def build_collection_dag(
                 ),
             )
         },
-        default_args=_defaults(retries=2, minutes=5),
+        default_args=_defaults(retries=2),
     )
     def collection() -> None:
         @task(multiple_outputs=False)
@@ -371,7 +381,7 @@ def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date:
     @dag(
         schedule=schedule,
         **_dag_args(dag_id, start_date, doc_md, "alerts"),
-        default_args=_defaults(retries=3, minutes=10),
+        default_args=_defaults(retries=3),
     )
     def alerts() -> None:
         @task

@@ -69,6 +69,15 @@ def due_stages(regime: Regime, period: Period, day: dt.date) -> list[str]:
     return stages
 
 
+def alerts_stopped(period: Period, day: dt.date, catalog: Catalog) -> bool:
+    """Have the alerts of ``period`` stopped by ``day`` in every regime of its type?"""
+    return all(
+        day > deadline(period, r) + dt.timedelta(days=r.alerts_stop_days_after)
+        for r in catalog.regimes.values()
+        if r.period_type == period.period_type
+    )
+
+
 def open_periods(day: dt.date, catalog: Catalog) -> list[Period]:
     """Periods with a reminder, roll-up or escalation window around ``day`` (daily DAG)."""
     found = set()
@@ -359,6 +368,8 @@ def send_due(
     """Plan and deliver what is due on ``day`` (the command line and the DAG tasks). Periods
     whose files are still being processed are waited for, then left out and named in
     :class:`Postponed` (after the others were sent)."""
+    if not periods:
+        return []
     busy = _settled(engine, periods, WAIT_SECONDS)
     ready = [p for p in periods if p.code not in busy]
     with exclusive(engine, "alerts"):

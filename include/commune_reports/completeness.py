@@ -49,6 +49,8 @@ def unit_rows(
     """Every expected unit of every regime of ``periods``, with its status as of ``as_of`` and,
     for a unit whose files were all rejected, the problems of its latest file."""
     catalog = catalog or load_catalog()
+    if not periods:
+        return []
     ensure_schema(engine, catalog)
     pairs = [(regime, p) for p in periods for regime in regimes_of(p, catalog)]
     with writing(engine) as conn:
