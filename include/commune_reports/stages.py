@@ -37,6 +37,7 @@ from commune_reports.sources import (
     unsafe_name_problem,
 )
 from commune_reports.warehouse import (
+    analyze,
     ensure_schema,
     get_engine,
     refresh_marts,
@@ -289,6 +290,7 @@ def parse_chunk(settings: Settings, chunk: str) -> int:
                 warnings,
             )
         _record_problems(conn, problems)
+        analyze(conn, ("submissions", "submission_values"), len(values))
     return len(headers)
 
 
@@ -445,6 +447,7 @@ def load_batch(settings: Settings, batch_id: str) -> int:
                     for s in losers
                 ],
             )
+        analyze(conn, ("submissions", "facts"), len(subs) * 10)
     return len(winners)
 
 

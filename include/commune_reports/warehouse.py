@@ -115,6 +115,19 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+ANALYZE_ROWS = 1000  # rows written after which PostgreSQL's statistics are refreshed at once
+
+
+def analyze(conn: Connection, tables: Sequence[str], rows: int = ANALYZE_ROWS) -> None:
+    """Refresh PostgreSQL's planner statistics of ``tables`` after ``rows`` were written.
+    Autovacuum does it too, but minutes later: until then a freshly loaded warehouse gets
+    plans made for empty tables (the completeness query of a 10,000-unit quarter took 5.8 s
+    instead of 0.09 s). SQLite's planner needs no such step here."""
+    if conn.dialect.name == "postgresql" and rows >= ANALYZE_ROWS:
+        for table in tables:
+            conn.execute(text(f"ANALYZE {table}"))
+
+
 def split_statements(sql: str) -> list[str]:
     """Split a .sql file on semicolons that end a line; drop comment-only pieces."""
     pieces = re.split(r";\s*(?:\n|$)", sql)
@@ -222,6 +235,7 @@ def sync_catalog(conn: Connection, catalog: Catalog) -> None:
         _replace(conn, table, rows)
     conn.execute(text("DELETE FROM catalog_state"))
     conn.execute(text("INSERT INTO catalog_state (fingerprint) VALUES (:f)"), {"f": fingerprint})
+    analyze(conn, list(tables), sum(len(rows) for rows in tables.values()))
 
 
 def deadline_instant(day: dt.date) -> dt.datetime:
@@ -286,9 +300,14 @@ def query_text(name: str) -> str:
     return statement
 
 
+MART_TABLES = ("mart_totals", "mart_rates", "completeness", "mart_completeness_rates")
+
+
 def refresh_marts(conn: Connection) -> None:
     """Rebuild every mart in file order; the completeness mart takes the rows of the shared
     completeness query (as of the latest data) right after its file clears it."""
+    facts = conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
+    analyze(conn, ("submissions", "facts", "periods"), facts)
     for path in sql_files("marts"):
         run_sql_file(conn, path)
         if path.stem.endswith("_completeness"):
@@ -299,6 +318,7 @@ def refresh_marts(conn: Connection) -> None:
                 ),
                 {"as_of": FAR_FUTURE},
             )
+    analyze(conn, MART_TABLES, facts)
 
 
 def table_names() -> list[str]:
