@@ -1,51 +1,53 @@
-# Airflow image for commune-reports: the official image of the pinned Airflow version, plus the
-# project's locked dependencies and the commune_reports package (editable, so SQL_DIR resolves
-# to /opt/commune-reports/sql). Built by docker-compose.yaml (`docker compose up -d --build`).
-FROM apache/airflow:3.3.2-python3.11
+# Airflow image for commune-reports, built by docker-compose.yaml (`docker compose up -d --build`).
+#
+# It installs exactly the locked runtime set, as `make venv` does for .venv: a virtual
+# environment synced with `uv pip sync requirements.lock` (Airflow 3.3.2 and its Celery
+# provider, Great Expectations, pandas, the drivers; no test or lint tools, nothing else), then
+# the commune_reports package. The tests run the same lock on Python 3.11 on the host.
+FROM python:3.11.13-slim-bookworm
 
-# Directories the containers write to. Named volumes mounted on them start with this
-# ownership, so the airflow user (uid 50000, gid 0) can write without a chown step.
-USER root
-RUN mkdir -p \
-        /opt/commune-reports \
-        /opt/commune-reports-data/inbox \
-        /opt/commune-reports-data/archive \
-        /opt/commune-reports-data/quarantine \
-        /opt/commune-reports-data/reports \
-        /opt/airflow/auth \
-        /opt/airflow/dags \
-        /opt/airflow/logs \
-        /opt/airflow/plugins \
-    && chown -R airflow:0 \
-        /opt/commune-reports \
-        /opt/commune-reports-data \
-        /opt/airflow/auth \
-        /opt/airflow/dags \
-        /opt/airflow/logs \
-        /opt/airflow/plugins \
-    && chmod -R g+rwX /opt/commune-reports-data /opt/airflow/auth /opt/airflow/logs
-USER airflow
-
-WORKDIR /opt/commune-reports
-
-# Dependencies first (cached layer). The lock pins apache-airflow==3.3.2, the same version as
-# the base image, so this does not up- or downgrade Airflow itself.
-COPY --chown=airflow:0 requirements.lock ./
-RUN pip install --no-cache-dir -r requirements.lock
-
-# The package, installed editable: settings.PROJECT_ROOT is parents[2] of
-# include/commune_reports/settings.py, i.e. /opt/commune-reports, so sql/ is found there.
-COPY --chown=airflow:0 pyproject.toml README.md ./
-COPY --chown=airflow:0 include/ ./include/
-COPY --chown=airflow:0 sql/ ./sql/
-RUN pip install --no-cache-dir --no-deps -e .
-
-# DAGs baked into the image (docker-compose.yaml also bind-mounts ./dags and ./plugins over
-# /opt/airflow/dags and /opt/airflow/plugins, read-only, for development).
-COPY --chown=airflow:0 dags/ /opt/airflow/dags/
-
-ENV COMMUNE_REPORTS_SQL_DIR=/opt/commune-reports/sql \
+ARG UV_VERSION=0.13.9
+ENV AIRFLOW_HOME=/opt/airflow \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TZ=Asia/Ho_Chi_Minh \
+    COMMUNE_REPORTS_SQL_DIR=/opt/commune-reports/sql \
     COMMUNE_REPORTS_HOME=/opt/commune-reports-data \
     COMMUNE_REPORTS_INBOX=/opt/commune-reports-data/inbox
 
+# curl for the health checks, tini to pass signals to the Airflow processes; the installer (uv)
+# lives outside the environment it fills, so the environment holds the lock and nothing more
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl tini tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir "uv==${UV_VERSION}" \
+    && useradd --uid 50000 --gid 0 --home-dir /opt/airflow --create-home airflow
+
+WORKDIR /opt/commune-reports
+COPY requirements.lock ./
+RUN python -m venv /opt/venv \
+    && uv pip sync --no-cache --python /opt/venv/bin/python requirements.lock
+
+# The package, installed editable: settings.PROJECT_ROOT is parents[2] of
+# include/commune_reports/settings.py, i.e. /opt/commune-reports, so sql/ is found there.
+COPY pyproject.toml README.md ./
+COPY include/ ./include/
+COPY sql/ ./sql/
+RUN uv pip install --no-cache --python /opt/venv/bin/python --no-deps -e . \
+    && mkdir -p /opt/airflow/dags /opt/airflow/plugins /opt/airflow/logs /opt/airflow/auth \
+        /opt/commune-reports-data/inbox /opt/commune-reports-data/archive \
+        /opt/commune-reports-data/quarantine /opt/commune-reports-data/reports \
+    && chown -R airflow:0 /opt/airflow /opt/commune-reports-data \
+    && chmod -R g+rwX /opt/airflow /opt/commune-reports-data
+
+# DAGs baked into the image (docker-compose.yaml also bind-mounts ./dags and ./plugins over
+# them, read-only, so an edit needs no rebuild).
+COPY --chown=airflow:0 dags/ /opt/airflow/dags/
+COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
+
+USER airflow
 WORKDIR /opt/airflow
+ENTRYPOINT ["/usr/bin/tini", "--", "airflow"]
+CMD ["version"]
