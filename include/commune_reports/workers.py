@@ -377,9 +377,13 @@ def _worker_env() -> dict[str, str]:
 
 
 def _project_settings() -> dict[str, str]:
-    """The project's own settings that parsing reads (catalog folder, parse limits), sent to
-    each worker over its socket."""
-    return {k: v for k, v in os.environ.items() if k.startswith("COMMUNE_REPORTS_")}
+    """The project's own settings that parsing reads (the catalog folder, the parse limits),
+    sent to each worker over its socket; nothing else (no warehouse URL, no password)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k == "COMMUNE_REPORTS_CATALOG_DIR" or k.startswith("COMMUNE_REPORTS_PARSE_")
+    }
 
 
 def parse_files(

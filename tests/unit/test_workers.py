@@ -110,3 +110,16 @@ def test_workers_start_whatever_the_parent_main_and_environment(
     result = subprocess.run([sys.executable, str(main)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "['30052', '30052', '30052', '30052'] 0"
+
+
+def test_workers_see_none_of_the_parent_settings(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "airflow-db-not-allowed:///")
+    monkeypatch.setenv("COMMUNE_REPORTS_WAREHOUSE_URL", "postgresql://u:secret@db/warehouse")
+    with ParsePool(workers=1) as pool:
+        pool.parse([(str(files["good"]), None)])
+        environ = Path(f"/proc/{pool.workers[0].process.pid}/environ").read_bytes()
+    names = {item.split(b"=", 1)[0].decode() for item in environ.split(b"\0") if item}
+    assert not {n for n in names if n.startswith(("AIRFLOW", "COMMUNE_REPORTS_"))}, names
+    assert b"secret" not in environ
