@@ -18,6 +18,7 @@ time. Exits non-zero if a form is not accepted, because then the figures mean no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -659,6 +660,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@contextlib.contextmanager
+def restored_environment(keys: Sequence[str]) -> Iterator[None]:
+    """Put the environment variables ``keys`` back as they were when the block ends."""
+    saved = {key: os.environ.get(key) for key in keys}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child_batch:
@@ -671,15 +686,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         work = args.keep.resolve()
     else:
         work = Path(tempfile.mkdtemp(prefix="commune-bench-"))
-    saved = {key: os.environ.get(key) for key in ENV_KEYS}
     try:
-        figures = bench(work, args)
+        with restored_environment(ENV_KEYS):
+            figures = bench(work, args)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print_report(figures)

@@ -143,6 +143,33 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def measure(work: Path, args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """Make the synthetic quarter, start the deployment, run both ways in turn."""
+    os.environ["COMMUNE_REPORTS_CATALOG_DIR"] = str(
+        bench.build_catalog(work / "catalog", args.units)
+    )
+    inbox, _, _ = bench.build_inbox(work, args.units)
+    project = {
+        "COMMUNE_REPORTS_CATALOG_DIR": os.environ["COMMUNE_REPORTS_CATALOG_DIR"],
+        "COMMUNE_REPORTS_INBOX": str(inbox),
+        "COMMUNE_REPORTS_SETTLE_SECONDS": "0",
+    }
+    if args.chunk_files:
+        project["COMMUNE_REPORTS_CHUNK_FILES"] = str(args.chunk_files)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNE_")} | project
+    print(f"{args.units} forms in {inbox}; starting the deployment", file=sys.stderr)
+    cli, scheduler = [], []
+    with Stack(work / "stack", args.executor, env_extra=project) as stack:
+        stack.unpause(DAG_ID)
+        stack.wait_idle(DAG_ID)  # unpausing starts a run for the latest quarter: let it end
+        for repeat in range(1, args.repeat + 1):
+            cli.append(cli_run(work, env, args.units, repeat))
+            print(f"cli run {repeat}: {cli[-1]['seconds']:.1f} s", file=sys.stderr)
+            scheduler.append(scheduler_run(stack, args.units, repeat))
+            print(f"scheduler run {repeat}: {scheduler[-1]['seconds']:.1f} s", file=sys.stderr)
+    return cli, scheduler
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, default=10_000)
@@ -152,36 +179,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="commune-bench-scheduler-"))
-    saved = {key: os.environ.get(key) for key in bench.ENV_KEYS}
     try:
-        os.environ["COMMUNE_REPORTS_CATALOG_DIR"] = str(
-            bench.build_catalog(work / "catalog", args.units)
-        )
-        inbox, _, _ = bench.build_inbox(work, args.units)
-        project = {
-            "COMMUNE_REPORTS_CATALOG_DIR": os.environ["COMMUNE_REPORTS_CATALOG_DIR"],
-            "COMMUNE_REPORTS_INBOX": str(inbox),
-            "COMMUNE_REPORTS_SETTLE_SECONDS": "0",
-        }
-        if args.chunk_files:
-            project["COMMUNE_REPORTS_CHUNK_FILES"] = str(args.chunk_files)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNE_")} | project
-        print(f"{args.units} forms in {inbox}; starting the deployment", file=sys.stderr)
-        with Stack(work / "stack", args.executor, env_extra=project) as stack:
-            stack.unpause(DAG_ID)
-            stack.wait_idle(DAG_ID)  # unpausing starts a run for the latest quarter: let it end
-            cli, scheduler = [], []
-            for repeat in range(1, args.repeat + 1):
-                cli.append(cli_run(work, env, args.units, repeat))
-                print(f"cli run {repeat}: {cli[-1]['seconds']:.1f} s", file=sys.stderr)
-                scheduler.append(scheduler_run(stack, args.units, repeat))
-                print(f"scheduler run {repeat}: {scheduler[-1]['seconds']:.1f} s", file=sys.stderr)
+        with bench.restored_environment(bench.ENV_KEYS):
+            cli, scheduler = measure(work, args)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         shutil.rmtree(work, ignore_errors=True)
     cli_median = statistics.median(r["seconds"] for r in cli)
     sched_median = statistics.median(r["seconds"] for r in scheduler)

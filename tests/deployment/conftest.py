@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.deployment.checks import DATA_TEAM
 from tests.deployment.stack import Stack
 from tests.servers import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
-DATA_TEAM = "dulieu@thapmuoi.example.vn"
 
 
 @pytest.fixture(scope="module")

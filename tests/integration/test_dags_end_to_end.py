@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from commune_reports.report import figure_rows, load_figures, render_footnote, render_text
 from commune_reports.warehouse import get_engine
+from tests.golden import ONLINE_FILING, SESSIONS_2021_2023, figure
 from tests.snapshots import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,16 +54,6 @@ def _run_all(dags: dict) -> None:
         assert str(run.state) in {"success", "DagRunState.SUCCESS"}, (dag_id, run.state)
 
 
-def _value(rows: list[dict], metric: str, level: str, period: str) -> float | int:
-    found = [
-        r["value"]
-        for r in rows
-        if (r["metric"], r["level"], r["period"]) == (metric, level, period)
-    ]
-    assert len(found) == 1, (metric, level, period, found)
-    return found[0]
-
-
 def test_sample_inbox_gives_the_report_figures(
     dags: dict, home: Path, connection_only: str
 ) -> None:
@@ -72,38 +63,32 @@ def test_sample_inbox_gives_the_report_figures(
     figures = load_figures(engine, "2021..2023")
     rows = figure_rows(figures)
 
-    assert _value(rows, "dissemination_sessions", "all", "2021..2023") == 256
-    golden = {
-        ("2022", "district"): (2384, 4727, 50.43),
-        ("2022", "commune"): (16021, 45998, 34.83),
-        ("2023", "district"): (3447, 4162, 82.82),
-        ("2023", "commune"): (18888, 27021, 69.90),
-    }
-    for (year, level), (online, total, rate) in golden.items():
-        assert _value(rows, "dossiers_received_online", level, year) == online
-        assert _value(rows, "dossiers_received_total", level, year) == total
-        assert _value(rows, "online_filing_rate", level, year) == rate
+    assert figure(rows, "dissemination_sessions", "all", "2021..2023") == SESSIONS_2021_2023
+    for (year, level), (online, total, rate) in ONLINE_FILING.items():
+        assert figure(rows, "dossiers_received_online", level, year) == online
+        assert figure(rows, "dossiers_received_total", level, year) == total
+        assert figure(rows, "online_filing_rate", level, year) == rate
     for year in ("2021", "2022", "2023"):
         for level in ("district", "commune"):
-            assert _value(rows, "on_time_resolution_rate", level, year) > 99
-        assert _value(rows, "staff_conference_rate", "all", year) == 100
+            assert figure(rows, "on_time_resolution_rate", level, year) > 99
+        assert figure(rows, "staff_conference_rate", "all", year) == 100
     evaluation = {
         "2021": (95.5, 2, 6, 1, 1),
         "2022": (96, 1, 4, 3, 0),
         "2023": (97.05, 1, None, None, 0),
     }
     for year, (score, grade, par, sipas, dismissed) in evaluation.items():
-        assert _value(rows, "mass_mobilization_score", "district", year) == score
-        assert _value(rows, "mass_mobilization_grade", "district", year) == grade
-        assert _value(rows, "civil_servants_dismissed", "district", year) == dismissed
+        assert figure(rows, "mass_mobilization_score", "district", year) == score
+        assert figure(rows, "mass_mobilization_grade", "district", year) == grade
+        assert figure(rows, "civil_servants_dismissed", "district", year) == dismissed
         for metric, expected in (("par_index_rank", par), ("sipas_rank", sipas)):
             present = [r for r in rows if (r["metric"], r["period"]) == (metric, year)]
             if expected is None:
                 assert present == []  # pending: blank in the form, no figure published
             else:
-                assert _value(rows, metric, "district", year) == expected
-    assert _value(rows, "mass_mobilization_rank", "district", "2022") == 7
-    assert _value(rows, "mass_mobilization_rank", "district", "2023") == 5
+                assert figure(rows, metric, "district", year) == expected
+    assert figure(rows, "mass_mobilization_rank", "district", "2022") == 7
+    assert figure(rows, "mass_mobilization_rank", "district", "2023") == 5
 
     assert render_footnote(figures, "2022", "2023") == SEED_FOOTNOTE
     if SEED.exists():
