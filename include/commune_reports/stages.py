@@ -303,21 +303,27 @@ def validate_chunk(
 
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
+    batch_id, k, n = split_chunk(chunk)
     with engine.connect() as conn:
         subs = [
             dict(r._mapping)
             for r in _rows(conn, chunk, "parsed", "unit_code, unit_key, regime, period_code, sheet")
         ]
+        # one query for the batch's staged values, filtered here: cheaper than many IN lists
         values = [
             dict(r._mapping)
-            for r in _in(
-                conn,
-                "SELECT submission_id, sheet, cell, metric_code, value FROM submission_values "
-                "WHERE submission_id IN :ids",
-                [s["submission_id"] for s in subs],
+            for r in conn.execute(
+                text(
+                    "SELECT v.submission_id, v.sheet, v.cell, v.metric_code, v.value "
+                    "FROM submission_values AS v JOIN submissions AS s "
+                    "ON s.submission_id = v.submission_id "
+                    "WHERE s.batch_id = :b AND s.status = 'parsed' "
+                    "ORDER BY v.submission_id, v.cell"
+                ),
+                {"b": batch_id},
             )
+            if in_chunk(r.submission_id, k, n)
         ]
-        values.sort(key=lambda v: (v["submission_id"], v["cell"]))
     checked = {"validated": 0, "rejected": 0}
     if subs:
         long, wide = validate_mod.build_frames(subs, values, catalog)

@@ -78,17 +78,21 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _peak_kb() -> int:
-    """The worker's own peak resident memory (KiB). ``ru_maxrss`` would also count the parent
-    it was forked from before ``exec``; the kernel's ``VmHWM`` is this program's alone."""
+def _peak_reader() -> Any:
+    """A function giving the worker's own peak resident memory (KiB). ``ru_maxrss`` would
+    also count the parent it was forked from before ``exec``; the kernel's ``VmHWM`` is this
+    program's alone (read through one open descriptor: it is asked after every chunk)."""
     try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
+        fd = os.open("/proc/self/status", os.O_RDONLY)
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def peak() -> int:
+        status = os.pread(fd, 8192, 0)
+        start = status.find(b"VmHWM:")
+        return int(status[start + 6 : status.index(b"kB", start)]) if start >= 0 else 0
+
+    return peak
 
 
 def serve(conn_fd: int, progress_fd: int) -> None:
@@ -102,6 +106,7 @@ def serve(conn_fd: int, progress_fd: int) -> None:
     limits, settings = conn.recv()
     os.environ.update(settings)
     _limit_self(limits)
+    peak_kb = _peak_reader()
     conn.send("ready")
     while True:
         try:
@@ -119,10 +124,9 @@ def serve(conn_fd: int, progress_fd: int) -> None:
                 form = parse_form(path, name, limits)
             except MemoryError:
                 form = ParsedForm(path=path, problems=[_memory_problem(limits)])
-            peak = _peak_kb()
-            answers.append((index, form, time.monotonic() - started, peak))
+            answers.append((index, form, time.monotonic() - started))
             _PROGRESS.pack_into(progress, 0, -1, started)
-        conn.send(answers)
+        conn.send((answers, peak_kb()))
 
 
 def _memory_problem(limits: Limits) -> Problem:
@@ -169,8 +173,8 @@ class PoolStats:
     crashed: int = 0
     timed_out: int = 0
     seconds: dict[int, float] = field(default_factory=dict)  # index -> wall time of its parse
-    # index -> the worker's peak resident memory after that file (KiB; a worker's lifetime
-    # peak, so the file's own peak when it is the worker's first)
+    # index -> the worker's peak resident memory after the message holding that file (KiB; a
+    # worker's lifetime peak, so the file's own peak when it is the worker's only file)
     peak_rss_kb: dict[int, int] = field(default_factory=dict)
 
 
@@ -303,9 +307,9 @@ class ParsePool:
         ended = False
         try:
             while worker.chunks and worker.conn.poll():
-                answers = worker.conn.recv()
+                answers, peak = worker.conn.recv()
                 worker.chunks.popleft()
-                for index, form, seconds, peak in answers:
+                for index, form, seconds in answers:
                     results[index] = form
                     self.stats.seconds[index] = seconds
                     self.stats.peak_rss_kb[index] = peak
