@@ -18,15 +18,39 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Dialect, Engine, Numeric, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.periods import TIMEZONE, Period, cutoff_window, deadline
 from commune_reports.settings import SQL_DIR
+
+
+class ExactNumber(TypeDecorator):
+    """A figure as NUMERIC(18, 4) on PostgreSQL; on SQLite a whole number goes in as an integer
+    and any other as its decimal text, never through a float, so 123456789012345678 stays
+    exact (the parse rules keep other numbers within what SQLite holds exactly)."""
+
+    impl = Numeric(18, 4, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(NullType())
+        return dialect.type_descriptor(Numeric(18, 4, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else str(number)
+
 
 _ENGINES: dict[str, Engine] = {}
 BUSY_TIMEOUT_SECONDS = 120  # SQLite: how long a writer waits for another to finish
@@ -152,12 +176,39 @@ def sql_files(layer: str) -> list[Path]:
 
 
 def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
-    """Create missing tables and refresh the reference tables from the catalog, atomically."""
+    """Bring the schema up to date (the files of ``sql/schema`` not yet applied, in order, each
+    once) and the reference tables in line with the catalog, atomically. Nothing is written,
+    and no writer waits, when both are already current."""
     catalog = catalog or load_catalog()
+    tables = catalog_rows(catalog)
+    fingerprint = _fingerprint(tables)
+    files = sql_files("schema")
+    with engine.connect() as conn:
+        if _current(conn, files, fingerprint):
+            return
     with writing(engine) as conn:
-        for path in sql_files("schema"):
-            run_sql_file(conn, path)
-        sync_catalog(conn, catalog)
+        run_sql_file(conn, files[0])  # schema_migrations itself
+        applied = set(conn.execute(text("SELECT version FROM schema_migrations")).scalars())
+        for path in files[1:]:
+            if path.stem not in applied:
+                run_sql_file(conn, path)
+                conn.execute(
+                    text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :at)"),
+                    {"v": path.stem, "at": utc_seconds(dt.datetime.now(dt.UTC))},
+                )
+        sync_catalog(conn, catalog, tables, fingerprint)
+
+
+def _current(conn: Connection, files: Sequence[Path], fingerprint: str) -> bool:
+    """Is every schema file applied and the catalog copied as it is now? (A fresh warehouse
+    has neither table: not current.)"""
+    try:
+        applied = set(conn.execute(text("SELECT version FROM schema_migrations")).scalars())
+        stored = conn.execute(text("SELECT fingerprint FROM catalog_state")).scalar()
+    except DBAPIError:
+        conn.rollback()
+        return False
+    return applied >= {p.stem for p in files[1:]} and stored == fingerprint
 
 
 def _replace(conn: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -221,13 +272,22 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def sync_catalog(conn: Connection, catalog: Catalog) -> None:
-    """Copy units, metrics, requirements and rates into their tables. A fingerprint of what
-    was copied is kept, so an unchanged catalog costs one read instead of a rewrite."""
-    tables = catalog_rows(catalog)
-    fingerprint = hashlib.sha256(
+def _fingerprint(tables: Mapping[str, Any]) -> str:
+    return hashlib.sha256(
         json.dumps(tables, sort_keys=True, ensure_ascii=False).encode("utf-8")
     ).hexdigest()
+
+
+def sync_catalog(
+    conn: Connection,
+    catalog: Catalog,
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    fingerprint: str | None = None,
+) -> None:
+    """Copy units, metrics, requirements and rates into their tables. A fingerprint of what
+    was copied is kept, so an unchanged catalog costs one read instead of a rewrite."""
+    tables = tables if tables is not None else catalog_rows(catalog)
+    fingerprint = fingerprint or _fingerprint(tables)
     stored = conn.execute(text("SELECT fingerprint FROM catalog_state")).scalar()
     if stored == fingerprint:
         return
