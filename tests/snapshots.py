@@ -1,8 +1,9 @@
 """Warehouse snapshots for comparing two runs table by table.
 
-Columns that record *which run* did a step (batch ids, when a file was registered, where this
-home keeps its archive, when an alert went out) differ between runs that did the same work;
-everything else must be identical.
+Columns that record *which run* did a step, and when, differ between runs that did the same
+work: batch ids, when a file was first seen and registered and in which order (whichever run
+saw it first), where a home keeps its archive, when an event or an alert happened, when the
+schema was set up. Everything else must be identical.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from sqlalchemy import text
 from commune_reports.warehouse import get_engine, table_names
 
 VOLATILE = {
-    "submissions": {"batch_id", "registered_at", "archive_path"},
+    "submissions": {"batch_id", "registered_at", "archive_path", "received_at", "arrival_seq"},
+    "completeness": {"received_at"},
+    "submission_events": {"at", "actor"},
     "alerts_sent": {"sent_at"},
+    "notices_sent": {"sent_at"},
+    "schema_migrations": {"applied_at"},
 }
 
 

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, text
-
 from commune_reports import stages
 from commune_reports.catalog import load_catalog
-from commune_reports.periods import Period
+from commune_reports.ledger import select_in
+from commune_reports.periods import Period, parse_period
 from commune_reports.settings import Settings
 from commune_reports.warehouse import get_engine
 
@@ -60,25 +59,41 @@ def _check(
 def _problems(conn: Any, table: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Errors or warnings of the given submissions, in the order they were found."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for r in conn.execute(
-        text(
-            "SELECT submission_id, stage, rule, sheet, cell, metric_code, found, "
-            f"message_vi, message_en FROM {table} WHERE submission_id IN :ids "
-            "ORDER BY submission_id, seq"
-        ).bindparams(bindparam("ids", expanding=True)),
-        {"ids": ids or [""]},
+    for r in select_in(
+        conn,
+        "SELECT submission_id, seq, stage, rule, sheet, cell, metric_code, found, "
+        f"message_vi, message_en FROM {table} WHERE submission_id IN :ids",
+        ids,
     ):
         item = dict(r._mapping)
         out.setdefault(item.pop("submission_id"), []).append(item)
+    for items in out.values():
+        items.sort(key=lambda item: item.pop("seq"))
     return out
 
 
+FINAL = ("accepted", "rejected", "superseded")
+
+
 def ingest_paths(
-    settings: Settings, paths: Sequence[Path], now: dt.datetime | None = None
+    settings: Settings,
+    paths: Sequence[Path],
+    now: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Load files or folders now; one result per file: accepted, rejected or duplicate."""
+    """Load files or folders now; one result per file given or found, with its status:
+
+    - ``accepted``, ``rejected`` (with every error), ``superseded`` (valid, but a later
+      delivery of the same unit and period is the one used): it reached a final status now,
+      also when an earlier ``ingest`` or run had stopped midway on it;
+    - ``duplicate``: the same bytes were delivered before and that delivery reached a final
+      status (``earlier_status``);
+    - ``in_progress``: another run is processing it; ``left_for_later``: still being copied,
+      or changed while being read; ``skipped``: not a form file (with the ``reason``).
+
+    ``received_at`` states the receipt time of historical files (recorded as stated)."""
     batch_id = f"ingest-{uuid.uuid4().hex[:12]}"
-    found = stages.discover(settings, batch_id, paths=list(paths), now=now)
+    found = stages.discover(settings, batch_id, paths=list(paths), now=now, received_at=received_at)
     _check(settings, found["chunks"], None)
     stages.load_batch(settings, batch_id)
     engine = get_engine(settings.warehouse_url)
@@ -86,20 +101,17 @@ def ingest_paths(
     with engine.connect() as conn:
         subs = {
             r.submission_id: r
-            for r in conn.execute(
-                text(
-                    "SELECT submission_id, status, unit_code, period_code, regime "
-                    "FROM submissions WHERE submission_id IN :ids"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": ids or [""]},
+            for r in select_in(
+                conn,
+                "SELECT submission_id, status, unit_code, period_code, regime "
+                "FROM submissions WHERE submission_id IN :ids",
+                ids,
             )
         }
         errors = _problems(conn, "submission_errors", ids)
         warnings = _problems(conn, "submission_warnings", ids)
     periods = {(s.regime, s.period_code) for s in subs.values() if s.regime and s.period_code}
     if periods:
-        from commune_reports.periods import parse_period
-
         stages.build_marts(
             settings,
             sorted({parse_period(p) for _, p in periods}),
@@ -107,21 +119,41 @@ def ingest_paths(
         )
     results = []
     for reg in found["registrations"]:
-        sub = subs[reg.submission_id]
-        status = (
-            "duplicate"
-            if reg.status == "duplicate"
-            else ("accepted" if sub.status == "accepted" else sub.status)
-        )
+        sub = subs.get(reg.submission_id)
+        if reg.status == "changed":
+            status, reason = "left_for_later", "changed_while_reading"
+        elif reg.status == "duplicate":
+            status, reason = "duplicate", None
+        elif sub is not None and sub.status in FINAL:
+            status, reason = sub.status, None
+        else:
+            status, reason = "in_progress", "another_run"
+        mine = status in FINAL
         results.append(
             {
                 "file": str(reg.path),
                 "submission_id": reg.submission_id,
                 "status": status,
-                "unit": sub.unit_code,
-                "period": sub.period_code,
-                "errors": errors.get(reg.submission_id, []) if status != "duplicate" else [],
-                "warnings": (warnings.get(reg.submission_id, []) if status != "duplicate" else []),
+                "reason": reason,
+                "earlier_status": reg.earlier_status if status == "duplicate" else None,
+                "unit": sub.unit_code if sub else None,
+                "period": sub.period_code if sub else None,
+                "errors": errors.get(reg.submission_id, []) if mine else [],
+                "warnings": warnings.get(reg.submission_id, []) if mine else [],
+            }
+        )
+    for path, why in found["skipped"]:
+        results.append(
+            {
+                "file": str(path),
+                "submission_id": None,
+                "status": "left_for_later" if why == "still_arriving" else "skipped",
+                "reason": why,
+                "earlier_status": None,
+                "unit": None,
+                "period": None,
+                "errors": [],
+                "warnings": [],
             }
         )
     return results

@@ -13,11 +13,12 @@ import os
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from commune_reports import ledger
 from commune_reports.problems import Problem
 from commune_reports.settings import Settings
 from commune_reports.warehouse import utc_seconds, writing
@@ -35,7 +36,37 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u206
 class Registration:
     path: Path
     submission_id: str
-    status: str  # new | duplicate
+    # new | duplicate (its earlier delivery reached a final status) | resumed (an earlier
+    # delivery stopped midway: taken over by this batch) | in_progress (another run has it) |
+    # changed (the file changed while it was being archived: left for the next run)
+    status: str
+    earlier_status: str | None = None  # the status of the earlier delivery of the same bytes
+
+
+@dataclass
+class Scan:
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason)
+
+
+SKIP_REASONS = {
+    "still_arriving": (
+        "tệp đang được chép vào (chưa đầy đủ): sẽ được nhận ở lần chạy sau",
+        "the file is still being copied in (not complete yet): it is taken by the next run",
+    ),
+    "symbolic_link": (
+        "liên kết tượng trưng, không phải tệp được gửi: bỏ qua",
+        "a symbolic link, not a delivered file: skipped",
+    ),
+    "not_a_form_file": (
+        "không phải tệp bảng tính (.xlsx, .xls, .ods, .csv): bỏ qua",
+        "not a spreadsheet file (.xlsx, .xls, .ods, .csv): skipped",
+    ),
+    "hidden_or_lock_file": (
+        "tệp ẩn hoặc tệp khóa của Office: bỏ qua",
+        "a hidden file or an Office lock file: skipped",
+    ),
+}
 
 
 def sha256_of(path: Path) -> str:
@@ -46,38 +77,49 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def list_files(paths: list[Path], now: float | None = None) -> list[Path]:
-    """Spreadsheet files under the given files or folders, sorted. In folders, hidden files
-    and Office lock files are skipped, and so are symbolic links (an inbox file must be a file
-    that was delivered, never a pointer elsewhere on the server) and files still arriving."""
-    found: list[Path] = []
+def scan(paths: list[Path], now: float | None = None) -> Scan:
+    """Spreadsheet files under the given files or folders, sorted, and what was passed over
+    with the reason. In folders, hidden files and Office lock files are passed over, and so
+    are symbolic links (an inbox file must be a file that was delivered, never a pointer
+    elsewhere on the server) and files still arriving; a file named explicitly is taken."""
+    found = Scan()
     now = time.time() if now is None else now
     for path in paths:
         if path.is_dir():
-            found += _scan(path, now)
+            _scan(path, now, found)
         elif path.is_file():
-            found.append(path)
-    return sorted(set(found))
+            found.files.append(path)
+    found.files = sorted(set(found.files))
+    return found
 
 
-def _scan(folder: Path, now: float) -> list[Path]:
-    out: list[Path] = []
+def list_files(paths: list[Path], now: float | None = None) -> list[Path]:
+    """The files :func:`scan` takes (what it passes over is logged)."""
+    found = scan(paths, now)
+    for path, reason in found.skipped:
+        if reason in ("still_arriving", "symbolic_link"):
+            log.info("%s: %s", SKIP_REASONS[reason][1], path)
+    return found.files
+
+
+def _scan(folder: Path, now: float, found: Scan) -> None:
     with os.scandir(folder) as entries:
         for entry in entries:
+            path = Path(entry.path)
             if entry.name.startswith((".", "~$")):
+                found.skipped.append((path, "hidden_or_lock_file"))
+            elif entry.is_symlink():
+                found.skipped.append((path, "symbolic_link"))
+            elif entry.is_dir(follow_symlinks=False):
+                _scan(path, now, found)
+            elif not entry.is_file(follow_symlinks=False):
                 continue
-            if entry.is_symlink():
-                log.warning("skipped symbolic link in the inbox: %r", entry.path)
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                out += _scan(Path(entry.path), now)
-            elif (
-                entry.is_file(follow_symlinks=False)
-                and os.path.splitext(entry.name)[1].lower() in SPREADSHEET_SUFFIXES
-                and arrived(Path(entry.path), now, stat=entry.stat(follow_symlinks=False))
-            ):
-                out.append(Path(entry.path))
-    return out
+            elif os.path.splitext(entry.name)[1].lower() not in SPREADSHEET_SUFFIXES:
+                found.skipped.append((path, "not_a_form_file"))
+            elif arrived(path, now, stat=entry.stat(follow_symlinks=False)):
+                found.files.append(path)
+            else:
+                found.skipped.append((path, "still_arriving"))
 
 
 def arrived(
@@ -103,8 +145,6 @@ def arrived(
             complete = stat.st_size % 512 == 0 and stat.st_size >= 1536
         else:
             complete = False
-    if not complete:
-        log.info("not yet complete, left for the next run: %s", path)
     return complete
 
 
@@ -127,16 +167,8 @@ def archive_path(settings: Settings, digest: str, suffix: str) -> Path:
     return settings.archive / digest[:2] / f"{digest}{suffix.lower()}"
 
 
-_KNOWN = text("SELECT submission_id FROM submissions WHERE submission_id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-
-
 def _known(conn: Connection, digests: list[str]) -> set[str]:
-    known: set[str] = set()
-    for start in range(0, len(digests), 500):
-        known |= set(conn.execute(_KNOWN, {"ids": digests[start : start + 500]}).scalars())
-    return known
+    return set(ledger.statuses(conn, digests))
 
 
 def _archive(settings: Settings, path: Path, digest: str) -> Path | None:
@@ -171,12 +203,17 @@ def register_files(
     batch_id: str,
     inbox_period: str | None,
     now: dt.datetime,
+    received_at: dt.datetime | None = None,
+    resume: bool = False,
 ) -> list[Registration]:
-    """Archive and record each file not yet in the ledger; report the others as duplicates.
+    """Archive and record each file not yet in the ledger, received ``now`` (when the pipeline
+    first sees it) or at the stated ``received_at``; the others are duplicates of an earlier
+    delivery, or, with ``resume``, taken over when that delivery stopped midway.
 
     Files are hashed and archived outside any transaction; the ledger is checked again and
     written under the writers' lock, so two runs registering the same files at once record
-    each file once (the other run calls it a duplicate)."""
+    each file once. Files registered together arrive in the order of their modification
+    times (their arrival order is unknown), after every file registered before."""
     hashed = [(path, sha256_of(path), path.stat()) for path in files]
     digests = [d for _, d, _ in hashed]
     with engine.connect() as conn:
@@ -186,18 +223,28 @@ def register_files(
         for path, digest, _ in hashed
         if digest not in known and (target := _archive(settings, path, digest)) is not None
     }
+    via = "stated" if received_at is not None else ("inbox" if inbox_period else "ingest")
     out: list[Registration] = []
     rows = []
     with writing(engine) as conn:
-        known = _known(conn, digests)
-        for path, digest, stat in hashed:
-            if digest in known:
-                out.append(Registration(path, digest, "duplicate"))
+        earlier = ledger.statuses(conn, digests)
+        seq = conn.execute(text("SELECT COALESCE(MAX(arrival_seq), 0) FROM submissions")).scalar()
+        resumed = []
+        for path, digest, stat in sorted(hashed, key=lambda h: (h[2].st_mtime, str(h[0]))):
+            if digest in earlier or digest in {r["submission_id"] for r in rows}:
+                status = earlier.get(digest)
+                if status in ledger.UNFINISHED and resume:
+                    resumed.append(digest)
+                    out.append(Registration(path, digest, "resumed", status))
+                elif status in ledger.UNFINISHED:
+                    out.append(Registration(path, digest, "in_progress", status))
+                else:
+                    out.append(Registration(path, digest, "duplicate", status))
                 continue
-            if digest not in archived:
-                continue  # changed while being archived: the next run takes it
-            known.add(digest)
-            received = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+            if digest not in archived:  # changed while being archived: the next run takes it
+                out.append(Registration(path, digest, "changed"))
+                continue
+            seq += 1
             rows.append(
                 {
                     "submission_id": digest,
@@ -205,7 +252,12 @@ def register_files(
                     "inbox_path": str(path),
                     "archive_path": str(archived[digest]),
                     "size_bytes": stat.st_size,
-                    "received_at": utc_seconds(received),
+                    "received_at": utc_seconds(received_at or now),
+                    "received_via": via,
+                    "file_modified_at": utc_seconds(
+                        dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+                    ),
+                    "arrival_seq": seq,
                     "registered_at": utc_seconds(now),
                     "batch_id": batch_id,
                     "inbox_period": inbox_period,
@@ -222,22 +274,40 @@ def register_files(
                 ),
                 rows,
             )
-    return out
+            note = f"first seen ({via})" if via != "stated" else "receipt time stated"
+            ledger.record(
+                conn, [(r["submission_id"], None, "received", note) for r in rows], batch_id, now
+            )
+        if resumed:
+            _claim(conn, batch_id, resumed)
+    order = {path: i for i, path in enumerate(files)}
+    return sorted(out, key=lambda r: order[r.path])
 
 
-UNFINISHED = ("received", "parsed", "validated")
+def _claim(conn: Connection, batch_id: str, ids: list[str]) -> int:
+    """Move unfinished submissions into ``batch_id`` (their status stays as it is)."""
+    stmt = text(
+        "UPDATE submissions SET batch_id = :b WHERE submission_id IN :ids AND status IN :u"
+    ).bindparams(bindparam("ids", expanding=True), bindparam("u", expanding=True))
+    moved = 0
+    for start in range(0, len(ids), 500):
+        moved += conn.execute(
+            stmt, {"b": batch_id, "ids": ids[start : start + 500], "u": list(ledger.UNFINISHED)}
+        ).rowcount
+    return moved
 
 
 def claim_pending(engine: Engine, batch_id: str, periods: list[str]) -> int:
-    """Move the unfinished submissions of ``periods`` into this batch, whoever left them: an
-    earlier run that stopped midway, or one still running (every stage changes a submission's
-    status only from the status it read, so two runs never both apply the same step)."""
+    """Move into this batch the unfinished submissions of ``periods``' inbox folders and every
+    unfinished file ``ingest`` left, whoever left them: an earlier run that stopped midway, or
+    one still running (every stage changes a submission's status only from the status it read,
+    so two runs never both apply the same step)."""
     sql = text(
         "UPDATE submissions SET batch_id = :batch WHERE status IN :unfinished "
-        "AND batch_id <> :batch AND (inbox_period IN :periods "
-        "OR (inbox_period IS NULL AND period_code IN :periods))"
+        "AND batch_id <> :batch AND (inbox_period IN :periods OR inbox_period IS NULL)"
     ).bindparams(bindparam("unfinished", expanding=True), bindparam("periods", expanding=True))
     with writing(engine) as conn:
         return conn.execute(
-            sql, {"batch": batch_id, "unfinished": list(UNFINISHED), "periods": list(periods)}
+            sql,
+            {"batch": batch_id, "unfinished": list(ledger.UNFINISHED), "periods": list(periods)},
         ).rowcount

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Numeric, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
+from commune_reports import ledger
 from commune_reports.catalog import load_catalog
 from commune_reports.periods import Period, parse_period
 from commune_reports.problems import Problem
@@ -32,21 +33,23 @@ from commune_reports.quarantine import quarantine_submissions
 from commune_reports.settings import Settings
 from commune_reports.sources import (
     claim_pending,
-    list_files,
     register_files,
+    scan,
     unsafe_name_problem,
 )
 from commune_reports.warehouse import (
+    ExactNumber,
     analyze,
     ensure_schema,
     get_engine,
     refresh_marts,
     register_periods,
+    utc_seconds,
     writing,
 )
 
 log = logging.getLogger(__name__)
-NUMBER = Numeric(18, 4, asdecimal=True)
+NUMBER = ExactNumber()
 IN_LIST = 500  # ids per IN (...) list
 # files per chunk: a chunk is parsed and validated by one task, so a national run spreads over
 # the workers while a province's quarter (about 100 forms) stays one task
@@ -86,22 +89,6 @@ def _rows(conn: Connection, chunk: str, status: str, columns: str) -> list[Any]:
     return [r for r in rows if in_chunk(r.submission_id, k, n)]
 
 
-def _in(conn: Connection, sql: str, ids: Sequence[str], **params: Any) -> list[Any]:
-    """Rows of ``sql`` (which has ``IN :ids``) for many ids, a few hundred at a time."""
-    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
-    out: list[Any] = []
-    for start in range(0, len(ids), IN_LIST):
-        out += conn.execute(stmt, {**params, "ids": list(ids[start : start + IN_LIST])}).all()
-    return out
-
-
-def _still(conn: Connection, ids: Sequence[str], status: str) -> set[str]:
-    """Which of ``ids`` still have ``status`` (inside a writing transaction: as they will be
-    when it commits)."""
-    sql = "SELECT submission_id FROM submissions WHERE status = :s AND submission_id IN :ids"
-    return {r.submission_id for r in _in(conn, sql, ids, s=status)}
-
-
 def _delete_for(conn: Connection, table: str, ids: Sequence[str]) -> None:
     stmt = text(f"DELETE FROM {table} WHERE submission_id IN :ids").bindparams(
         bindparam("ids", expanding=True)
@@ -110,16 +97,21 @@ def _delete_for(conn: Connection, table: str, ids: Sequence[str]) -> None:
         conn.execute(stmt, {"ids": list(ids[start : start + IN_LIST])})
 
 
-def _record_problems(conn: Connection, problems: dict[str, list[Problem]]) -> None:
-    """Store problems (numbered after any already stored) and mark those submissions rejected."""
+def _store_problems(conn: Connection, problems: dict[str, list[Problem]]) -> None:
+    """Store problems, numbered after any already stored for the submission."""
     rows = []
+    last = {
+        r.submission_id: r.seq
+        for r in ledger.select_in(
+            conn,
+            "SELECT submission_id, MAX(seq) AS seq FROM submission_errors "
+            "WHERE submission_id IN :ids GROUP BY submission_id",
+            sorted(problems),
+        )
+    }
     for sid, items in problems.items():
-        start = conn.execute(
-            text("SELECT COALESCE(MAX(seq), 0) FROM submission_errors WHERE submission_id = :s"),
-            {"s": sid},
-        ).scalar_one()
         for offset, p in enumerate(items, start=1):
-            rows.append({"submission_id": sid, "seq": start + offset, **p.as_dict()})
+            rows.append({"submission_id": sid, "seq": last.get(sid, 0) + offset, **p.as_dict()})
     if rows:
         conn.execute(
             text(
@@ -129,13 +121,30 @@ def _record_problems(conn: Connection, problems: dict[str, list[Problem]]) -> No
             ),
             rows,
         )
-        conn.execute(
-            text(
-                "UPDATE submissions SET status = 'rejected', error_count = :n "
-                "WHERE submission_id = :s"
-            ),
-            [{"s": sid, "n": len(items)} for sid, items in problems.items()],
-        )
+
+
+def _reject(
+    conn: Connection,
+    problems: dict[str, list[Problem]],
+    before: str,
+    actor: str,
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> list[str]:
+    """Reject the submissions of ``problems`` that are still ``before``, with their problems."""
+    ids = sorted(problems)
+    moved = ledger.move(
+        conn,
+        ids,
+        before,
+        "rejected",
+        actor,
+        notes={sid: ", ".join(sorted({p.rule for p in problems[sid]})) for sid in ids},
+        extra={
+            sid: {**(extra or {}).get(sid, {}), "error_count": len(problems[sid])} for sid in ids
+        },
+    )
+    _store_problems(conn, {sid: problems[sid] for sid in moved})
+    return moved
 
 
 # -- discover -----------------------------------------------------------------------------
@@ -147,25 +156,36 @@ def discover(
     periods: Sequence[Period] | None = None,
     paths: Sequence[Path] | None = None,
     now: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Register new files (from the inbox folders of ``periods`` or from ``paths``) under
-    ``batch_id`` and claim unfinished ones of those periods; return counts, the per-file
-    registrations and the batch's chunk ids."""
+    ``batch_id``, received ``now`` (when this discovery first sees them) unless a receipt time
+    is stated; take over unfinished work: of those periods' folders and what ``ingest`` left
+    (for inbox runs), or of the given files (for ``paths``). Return counts, the registrations,
+    what was passed over, and the batch's chunk ids."""
     engine = get_engine(settings.warehouse_url)
     ensure_schema(engine)
     now = now or dt.datetime.now(dt.UTC)
-    registrations = []
+    registrations: list[Any] = []
+    skipped: list[tuple[Path, str]] = []
     claimed = 0
     if paths is not None:
+        found = scan(list(paths))
+        skipped = found.skipped
         registrations += register_files(
-            engine, settings, list_files(list(paths)), batch_id, None, now
+            engine, settings, found.files, batch_id, None, now, received_at, resume=True
         )
+        claimed = sum(r.status == "resumed" for r in registrations)
     else:
         codes = [p.code for p in periods or []]
         for code in codes:
             folder = settings.inbox / code
-            files = list_files([folder]) if folder.is_dir() else []
-            registrations += register_files(engine, settings, files, batch_id, code, now)
+            found = scan([folder]) if folder.is_dir() else None
+            if found is not None:
+                skipped += found.skipped
+                registrations += register_files(
+                    engine, settings, found.files, batch_id, code, now, received_at
+                )
         claimed = claim_pending(engine, batch_id, codes) if codes else 0
     new = sum(r.status == "new" for r in registrations)
     with engine.connect() as conn:
@@ -177,12 +197,15 @@ def discover(
             {"b": batch_id},
         ).scalar_one()
     chunks = chunk_ids(batch_id, math.ceil(unfinished / max(1, CHUNK_FILES)))
+    waiting = sum(reason == "still_arriving" for _, reason in skipped)
     log.info(
-        "batch %s: %d new files, %d duplicates, %d resumed; %d to process in %d chunks",
+        "batch %s: %d new files, %d already received, %d resumed, %d still arriving; "
+        "%d to process in %d chunks",
         batch_id,
         new,
         len(registrations) - new,
         claimed,
+        waiting,
         unfinished,
         len(chunks),
     )
@@ -191,8 +214,33 @@ def discover(
         "new": new,
         "resumed": claimed,
         "registrations": registrations,
+        "skipped": skipped,
         "chunks": chunks,
     }
+
+
+def register_inbox(
+    settings: Settings, periods: Sequence[Period], now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The light discovery: record the new files of the periods' inbox folders as received
+    ``now``, and nothing else (no claims, no parsing), so that a file's receipt time is close to
+    its arrival when this runs often in a submission window; the next collection run takes the
+    files from there."""
+    engine = get_engine(settings.warehouse_url)
+    ensure_schema(engine)
+    now = now or dt.datetime.now(dt.UTC)
+    batch_id = f"discovery-{now:%Y%m%dT%H%M%S}-{os.getpid()}"
+    out: dict[str, Any] = {"received_at": now.isoformat(), "new": 0, "still_arriving": 0}
+    for period in periods:
+        folder = settings.inbox / period.code
+        if not folder.is_dir():
+            continue
+        found = scan([folder])
+        registered = register_files(engine, settings, found.files, batch_id, period.code, now)
+        out["new"] += sum(r.status == "new" for r in registered)
+        out["still_arriving"] += sum(reason == "still_arriving" for _, reason in found.skipped)
+    log.info("discovery %s: %s", batch_id, out)
+    return out
 
 
 # -- parse and validate, per chunk --------------------------------------------------------
@@ -218,68 +266,63 @@ def parse_chunk(settings: Settings, chunk: str) -> int:
             stats.crashed,
             stats.timed_out,
         )
+    batch_id = split_chunk(chunk)[0]
+    headers: dict[str, dict[str, Any]] = {}
+    values: dict[str, list[dict[str, Any]]] = {}
+    warnings: dict[str, list[dict[str, Any]]] = {}
+    problems: dict[str, list[Problem]] = {}
+    for row, form in zip(rows, forms, strict=True):
+        sid = row.submission_id
+        headers[sid] = {
+            "unit_code": form.unit_code,
+            "unit_key": form.unit_key,
+            "regime": form.regime,
+            "period_code": form.period_code,
+            "sheet": form.sheet,
+        }
+        values[sid] = [
+            {
+                "submission_id": sid,
+                "sheet": form.sheet,
+                "cell": v.cell,
+                "metric_code": v.metric_code,
+                "raw_value": v.raw,
+                "value": v.value,
+            }
+            for v in form.values
+        ]
+        found = list(form.problems)
+        if (unsafe := unsafe_name_problem(row.original_name)) is not None:
+            found.insert(0, unsafe)
+        if found:
+            problems[sid] = found
+        warnings[sid] = [
+            {"submission_id": sid, "seq": n, **w.as_dict()}
+            for n, w in enumerate(form.warnings, start=1)
+        ]
     with writing(engine) as conn:
-        mine = _still(conn, [r.submission_id for r in rows], "received")
-        if len(mine) < len(rows):
-            log.info("chunk %s: %d files parsed by another run", chunk, len(rows) - len(mine))
-        headers, values, warnings, problems = [], [], [], {}
-        for row, form in zip(rows, forms, strict=True):
-            sid = row.submission_id
-            if sid not in mine:
-                continue
-            headers.append(
-                {
-                    "s": sid,
-                    "unit_code": form.unit_code,
-                    "unit_key": form.unit_key,
-                    "regime": form.regime,
-                    "period_code": form.period_code,
-                    "sheet": form.sheet,
-                }
-            )
-            values += [
-                {
-                    "submission_id": sid,
-                    "sheet": form.sheet,
-                    "cell": v.cell,
-                    "metric_code": v.metric_code,
-                    "raw_value": v.raw,
-                    "value": v.value,
-                }
-                for v in form.values
-            ]
-            found = list(form.problems)
-            if (unsafe := unsafe_name_problem(row.original_name)) is not None:
-                found.insert(0, unsafe)
-            if found:
-                problems[sid] = found
-            warnings += [
-                {"submission_id": sid, "seq": n, **w.as_dict()}
-                for n, w in enumerate(form.warnings, start=1)
-            ]
-        if not headers:
+        ok = [sid for sid in headers if sid not in problems]
+        moved = ledger.move(conn, ok, "received", "parsed", batch_id, extra=headers)
+        moved += _reject(conn, problems, "received", batch_id, extra=headers)
+        if len(moved) < len(rows):
+            log.info("chunk %s: %d files parsed by another run", chunk, len(rows) - len(moved))
+        if not moved:
             return 0
-        conn.execute(
-            text(
-                "UPDATE submissions SET unit_code = :unit_code, unit_key = :unit_key, "
-                "regime = :regime, period_code = :period_code, sheet = :sheet, "
-                "status = 'parsed' WHERE submission_id = :s AND status = 'received'"
-            ),
-            headers,
-        )
         # an interrupted attempt may have staged some values already: replace, never add twice
         for table in ("submission_values", "submission_warnings"):
-            _delete_for(conn, table, [h["s"] for h in headers])
-        if values:
+            _delete_for(conn, table, moved)
+        staged = [v for sid in moved for v in values[sid]]
+        if staged:
             conn.execute(
                 text(
                     "INSERT INTO submission_values (submission_id, sheet, cell, metric_code, "
                     "raw_value, value) VALUES (:submission_id, :sheet, :cell, :metric_code, "
                     ":raw_value, :value)"
                 ).bindparams(bindparam("value", type_=NUMBER)),
-                values,
+                staged,
             )
-        if warnings:
+        noted = [w for sid in moved for w in warnings[sid]]
+        if noted:
             conn.execute(
                 text(
                     "INSERT INTO submission_warnings (submission_id, seq, stage, rule, sheet, "
@@ -287,11 +330,10 @@ def parse_chunk(settings: Settings, chunk: str) -> int:
                     ":seq, :stage, :rule, :sheet, :cell, :metric_code, :found, :message_vi, "
                     ":message_en)"
                 ),
-                warnings,
+                noted,
             )
-        _record_problems(conn, problems)
-        analyze(conn, ("submissions", "submission_values"), len(values))
-    return len(headers)
+        analyze(conn, ("submissions", "submission_values"), len(staged))
+    return len(moved)
 
 
 def validate_chunk(
@@ -307,7 +349,12 @@ def validate_chunk(
     with engine.connect() as conn:
         subs = [
             dict(r._mapping)
-            for r in _rows(conn, chunk, "parsed", "unit_code, unit_key, regime, period_code, sheet")
+            for r in _rows(
+                conn,
+                chunk,
+                "parsed",
+                "unit_code, unit_key, regime, period_code, sheet, inbox_period",
+            )
         ]
         # one query for the batch's staged values, filtered here: cheaper than many IN lists
         values = [
@@ -332,17 +379,10 @@ def validate_chunk(
         failures = validate_mod.run_suites(long, wide, forms, periods)
         problems = validate_mod.problems_from_failures(failures, long, wide, periods)
         with writing(engine) as conn:
-            mine = _still(conn, [s["submission_id"] for s in subs], "parsed")
-            problems = {sid: p for sid, p in problems.items() if sid in mine}
-            _record_problems(conn, problems)
-            passed = sorted(mine - set(problems))
-            stmt = text(
-                "UPDATE submissions SET status = 'validated' "
-                "WHERE status = 'parsed' AND submission_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True))
-            for start in range(0, len(passed), IN_LIST):
-                conn.execute(stmt, {"ids": passed[start : start + IN_LIST]})
-        checked = {"validated": len(passed), "rejected": len(problems)}
+            rejected = _reject(conn, problems, "parsed", batch_id)
+            ok = [s["submission_id"] for s in subs if s["submission_id"] not in problems]
+            passed = ledger.move(conn, ok, "parsed", "validated", batch_id)
+        checked = {"validated": len(passed), "rejected": len(rejected)}
     with engine.connect() as conn:
         rejected = [r.submission_id for r in _rows(conn, chunk, "rejected", "status")]
     quarantine_submissions(engine, settings, rejected)
@@ -384,46 +424,65 @@ def validate_batch(
 
 
 def load_batch(settings: Settings, batch_id: str) -> int:
-    """Load validated submissions into facts, one transaction for the batch: for each unit and
-    period the latest delivery replaces earlier values (delete + insert), older ones are marked
-    superseded. A rerun finds nothing validated and changes nothing."""
+    """Load validated submissions into facts, one transaction for the batch.
+
+    For each unit and period the latest delivery wins, within the batch and across batches:
+    latest by receipt time, ties broken by arrival order. The winner's values replace the
+    facts (delete + insert) and every other delivery is marked superseded by it, including
+    one of this batch that arrived before the delivery already accepted. A winner last modified
+    before a delivery it replaces is flagged (``stale_revision``) for the unit and the
+    district. A rerun finds nothing validated and changes nothing."""
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
+    columns = (
+        "submission_id, unit_code, regime, period_code, received_at, arrival_seq, "
+        "file_modified_at, original_name, status"
+    )
     with writing(engine) as conn:
         subs = conn.execute(
-            text(
-                "SELECT submission_id, unit_code, regime, period_code, received_at "
-                "FROM submissions WHERE batch_id = :b AND status = 'validated' "
-                "ORDER BY received_at, submission_id"
-            ),
+            text(f"SELECT {columns} FROM submissions WHERE batch_id = :b AND status = 'validated'"),
             {"b": batch_id},
         ).all()
         if not subs:
             return 0
         register_periods(conn, {(s.regime, parse_period(s.period_code)) for s in subs}, catalog)
-        latest: dict[tuple[str, str, str], Any] = {}
+        contenders: dict[tuple[str, str, str], list[Any]] = {}
         for s in subs:
-            latest[(s.unit_code, s.regime, s.period_code)] = s  # later received wins
-        winners = list(latest.values())
-        losers = [s for s in subs if latest[(s.unit_code, s.regime, s.period_code)] is not s]
+            contenders.setdefault((s.unit_code, s.regime, s.period_code), []).append(s)
+        for row in _accepted(conn, columns, list(contenders)):
+            contenders[(row.unit_code, row.regime, row.period_code)].append(row)
+        winners, losers, stale = [], {}, []
+        for group in contenders.values():
+            group.sort(key=_arrival)
+            winner = group[-1]
+            winners.append(winner)
+            for other in group[:-1]:
+                losers[other.submission_id] = (other, winner)
+            if winner.status == "validated" and (older := _stale(winner, group[:-1])):
+                stale.append((winner, older))
+        fresh = [w for w in winners if w.status == "validated"]
         keys = [
-            {"u": s.unit_code, "r": s.regime, "p": s.period_code, "s": s.submission_id}
-            for s in winners
+            {"u": w.unit_code, "r": w.regime, "p": w.period_code, "s": w.submission_id}
+            for w in fresh
         ]
-        conn.execute(
-            text(
-                "UPDATE submissions SET status = 'superseded', superseded_by = :s "
-                "WHERE unit_code = :u AND regime = :r AND period_code = :p "
-                "AND status = 'accepted'"
-            ),
-            keys,
-        )
-        conn.execute(
-            text("DELETE FROM facts WHERE unit_code = :u AND regime = :r AND period_code = :p"),
-            keys,
-        )
-        for start in range(0, len(winners), IN_LIST):
-            chunk = [s.submission_id for s in winners[start : start + IN_LIST]]
+        for before in ("accepted", "validated"):
+            ids = [sid for sid, (other, _) in losers.items() if other.status == before]
+            ledger.move(
+                conn,
+                ids,
+                before,
+                "superseded",
+                batch_id,
+                notes={sid: f"by {losers[sid][1].submission_id[:12]}" for sid in ids},
+                extra={sid: {"superseded_by": losers[sid][1].submission_id} for sid in ids},
+            )
+        if keys:
+            conn.execute(
+                text("DELETE FROM facts WHERE unit_code = :u AND regime = :r AND period_code = :p"),
+                keys,
+            )
+        for start in range(0, len(fresh), IN_LIST):
+            chunk = [w.submission_id for w in fresh[start : start + IN_LIST]]
             conn.execute(
                 text(
                     "INSERT INTO facts (unit_code, regime, period_code, metric_code, unit_key, "
@@ -435,26 +494,90 @@ def load_batch(settings: Settings, batch_id: str) -> int:
                 ).bindparams(bindparam("ids", expanding=True)),
                 {"ids": chunk},
             )
-        conn.execute(
-            text("UPDATE submissions SET status = 'accepted' WHERE submission_id = :s"),
-            keys,
-        )
-        if losers:
-            conn.execute(
-                text(
-                    "UPDATE submissions SET status = 'superseded', superseded_by = :w "
-                    "WHERE submission_id = :s"
-                ),
-                [
-                    {
-                        "s": s.submission_id,
-                        "w": latest[(s.unit_code, s.regime, s.period_code)].submission_id,
-                    }
-                    for s in losers
-                ],
-            )
+        ledger.move(conn, [w.submission_id for w in fresh], "validated", "accepted", batch_id)
+        _flag_stale(conn, stale)
         analyze(conn, ("submissions", "facts"), len(subs) * 10)
-    return len(winners)
+    return len(fresh)
+
+
+def _arrival(row: Any) -> tuple[Any, int]:
+    """Order of deliveries: receipt time, then arrival order."""
+    return (utc_seconds(_as_datetime(row.received_at)), row.arrival_seq or 0)
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    """A stored timestamp (a datetime from PostgreSQL, ISO text from SQLite), aware."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _accepted(conn: Connection, columns: str, keys: Sequence[tuple[str, str, str]]) -> list[Any]:
+    """The deliveries currently accepted for these (unit, regime, period) keys."""
+    out = []
+    stmt = text(
+        f"SELECT {columns} FROM submissions WHERE status = 'accepted' AND unit_code = :u "
+        "AND regime = :r AND period_code = :p"
+    )
+    for unit, regime, period in keys:
+        out += conn.execute(stmt, {"u": unit, "r": regime, "p": period}).all()
+    return out
+
+
+def _stale(winner: Any, replaced: Sequence[Any]) -> Any | None:
+    """The newest-modified delivery the winner replaces, if the winner's file was last
+    modified before it (an old version sent again after a correction, say)."""
+    if winner.file_modified_at is None:
+        return None
+    mine = _as_datetime(winner.file_modified_at)
+    newer = [r for r in replaced if r.file_modified_at and _as_datetime(r.file_modified_at) > mine]
+    return max(newer, key=lambda r: _as_datetime(r.file_modified_at)) if newer else None
+
+
+def _flag_stale(conn: Connection, stale: Sequence[tuple[Any, Any]]) -> None:
+    """A warning on each winner older (by file time) than what it replaced; the unit and the
+    district are told of it (``alerts.send_file_notices``)."""
+    if not stale:
+        return
+    last = {
+        r.submission_id: r.seq
+        for r in ledger.select_in(
+            conn,
+            "SELECT submission_id, MAX(seq) AS seq FROM submission_warnings "
+            "WHERE submission_id IN :ids GROUP BY submission_id",
+            [w.submission_id for w, _ in stale],
+        )
+    }
+    rows = []
+    for winner, older in stale:
+        mine = _as_datetime(winner.file_modified_at).strftime("%d/%m/%Y %H:%M")
+        theirs = _as_datetime(older.file_modified_at).strftime("%d/%m/%Y %H:%M")
+        problem = Problem(
+            stage="load",
+            rule="stale_revision",
+            message_vi=(
+                f"tệp {winner.original_name} được gửi sau nhưng sửa lần cuối lúc {mine} (UTC), "
+                f"trước tệp {older.original_name} mà nó thay thế (sửa lúc {theirs}): số liệu của "
+                "tệp gửi sau được dùng; nếu đây là bản cũ gửi nhầm, hãy gửi lại bản đúng"
+            ),
+            message_en=(
+                f"{winner.original_name} arrived later but was last modified at {mine} (UTC), "
+                f"before {older.original_name}, which it replaces (modified {theirs}): the later "
+                "delivery's figures are used; if it is an old version sent by mistake, send the "
+                "right one again"
+            ),
+            found=older.submission_id,
+        )
+        seq = last.get(winner.submission_id, 0) + 1
+        last[winner.submission_id] = seq
+        rows.append({"submission_id": winner.submission_id, "seq": seq, **problem.as_dict()})
+    conn.execute(
+        text(
+            "INSERT INTO submission_warnings (submission_id, seq, stage, rule, sheet, cell, "
+            "metric_code, found, message_vi, message_en) VALUES (:submission_id, :seq, :stage, "
+            ":rule, :sheet, :cell, :metric_code, :found, :message_vi, :message_en)"
+        ),
+        rows,
+    )
 
 
 def build_marts(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
+from commune_reports import stages
 from commune_reports.alerts import send_due
 from commune_reports.channels import DeliveryError, SmtpChannel, WebhookChannel
 from commune_reports.cli import main
@@ -76,14 +76,16 @@ def webhook() -> Iterator[tuple[str, list[dict]]]:
     server.server_close()
 
 
-def _stamp(path: Path, local: dt.datetime) -> None:
-    moment = local.replace(tzinfo=TZ).timestamp()
-    os.utime(path, (moment, moment))
+def _discovered(periods: list[Period], local: dt.datetime) -> None:
+    """What the inbox holds is first seen by a discovery at ``local`` (Asia/Ho_Chi_Minh)."""
+    moment = local.replace(tzinfo=TZ)
+    stages.discover(load_settings(), f"discovery-{moment:%Y%m%d%H%M}", periods, now=moment)
 
 
 @pytest.fixture
 def delivered(home: Path, warehouse: str) -> str:
-    """2023Q4 and 2023 as the units sent them: two missing, one rejected, one late."""
+    """2023Q4 and 2023 as the units sent them: two missing, one rejected, one late (first
+    seen by the discovery of 19 December, the day after the deadline)."""
     for period in ("2023Q4", "2023"):
         shutil.copytree(REPO / "include" / "sample_inbox" / period, home / "inbox" / period)
     q4 = home / "inbox" / "2023Q4"
@@ -92,9 +94,11 @@ def delivered(home: Path, warehouse: str) -> str:
     book = openpyxl.load_workbook(q4 / f"{REJECTED}_2023Q4.xlsx")
     book["BaoCao"]["E13"] = 99_999
     book.save(q4 / f"{REJECTED}_2023Q4.xlsx")
-    for path in (home / "inbox").rglob("*.xlsx"):
-        _stamp(path, dt.datetime(2023, 12, 10, 9, 0))
-    _stamp(q4 / f"{LATE}_2023Q4.xlsx", dt.datetime(2023, 12, 19, 10, 0))
+    late = q4 / f"{LATE}_2023Q4.xlsx"
+    held = late.rename(home / late.name)
+    _discovered([Q4, Period(2023, 0)], dt.datetime(2023, 12, 10, 9, 0))
+    held.rename(late)
+    _discovered([Q4], dt.datetime(2023, 12, 19, 10, 0))
     return warehouse
 
 
