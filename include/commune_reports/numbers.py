@@ -25,12 +25,51 @@ _SPACES = re.compile(r"[\u00a0\u2007\u202f\u2009]")
 class NumberError(ValueError):
     """A cell whose text is not a number by Vietnamese rules (message says why, VI / EN).
 
-    ``rule`` names the reason: ``ambiguous_number``, ``qualified_number`` or ``not_a_number``.
+    ``rule`` names the reason: ``ambiguous_number``, ``qualified_number``, ``not_a_number`` or
+    ``number_out_of_range`` (a number the warehouse cannot hold exactly).
     """
 
     def __init__(self, rule: str, message_vi: str, message_en: str):
         super().__init__(f"{message_vi} / {message_en}")
         self.rule, self.message_vi, self.message_en = rule, message_vi, message_en
+
+
+# What the warehouse holds exactly on both engines: NUMERIC(18, 4) on PostgreSQL, and on
+# SQLite an integer (exact to 18 digits) or a double (exact to 15 significant digits).
+MAX_INTEGER_DIGITS = 14
+MAX_DECIMALS = 4
+MAX_FRACTION_DIGITS = 15  # significant digits of a number that is not whole
+
+
+def storable_problem(value: Decimal) -> NumberError | None:
+    """Why ``value`` cannot be stored exactly, or None: at most 14 digits before the decimal
+    point, at most 4 after it, and at most 15 in all when it is not a whole number."""
+    shown = f"{value.normalize():f}"
+    _, digits, exponent = value.normalize().as_tuple()
+    if not isinstance(exponent, int):  # infinity, NaN
+        return NumberError(
+            "not_a_number", f"'{value}' không phải là số", f"'{value}' is not a number"
+        )
+    decimals = max(0, -exponent)
+    whole = max(0, len(digits) + exponent)
+    if whole > MAX_INTEGER_DIGITS:
+        return NumberError(
+            "number_out_of_range",
+            f"số {shown} quá lớn (quá {MAX_INTEGER_DIGITS} chữ số phần nguyên), không phải số "
+            "liệu của một biểu mẫu: kiểm tra lại ô (có thể nhập nhầm hoặc dán cả một dãy số)",
+            f"{shown} is too large (more than {MAX_INTEGER_DIGITS} digits before the decimal "
+            "point) to be a report figure: check the cell (a typing slip, or a pasted string of "
+            "digits)",
+        )
+    if decimals > MAX_DECIMALS or (decimals and len(digits) > MAX_FRACTION_DIGITS):
+        return NumberError(
+            "number_out_of_range",
+            f"số {shown} có quá nhiều chữ số thập phân (tối đa {MAX_DECIMALS} chữ số sau dấu "
+            "phẩy): làm tròn số liệu trong ô",
+            f"{shown} has too many decimal places (at most {MAX_DECIMALS}): round the figure "
+            "in the cell",
+        )
+    return None
 
 
 def parse_vn_number(text: str, count: bool = False) -> Decimal:

@@ -14,6 +14,7 @@ Runs in the parse workers: it takes a path and returns plain data, never touches
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,7 +25,12 @@ from typing import Any
 from commune_reports import form_layout as L
 from commune_reports import legacy
 from commune_reports.names import Names, load_names
-from commune_reports.numbers import NumberError, format_vn_number, parse_vn_number
+from commune_reports.numbers import (
+    NumberError,
+    format_vn_number,
+    parse_vn_number,
+    storable_problem,
+)
 from commune_reports.periods import Period, parse_period
 from commune_reports.problems import Problem
 from commune_reports.readers import Book, Limits, Rejected, SheetData, read_book
@@ -115,9 +121,12 @@ def read_value(
             ),
         )
     if isinstance(cell, int | float):
+        if isinstance(cell, float) and not math.isfinite(cell):
+            raw = repr(cell)
+            return raw, None, NumberError("not_a_number", f"'{raw}' không phải là số", raw)
         raw = str(int(cell)) if float(cell).is_integer() else repr(cell)
         try:
-            return raw, Decimal(raw), None
+            return _storable(raw, Decimal(raw))
         except InvalidOperation:
             return raw, None, NumberError("not_a_number", f"'{raw}' không phải là số", raw)
     raw = " ".join(unicodedata.normalize("NFC", str(cell)).split())  # footnotes kept: no guess
@@ -135,9 +144,14 @@ def read_value(
             ),
         )
     try:
-        return raw, parse_vn_number(raw, count=kind in _COUNT_KINDS), None
+        return _storable(raw, parse_vn_number(raw, count=kind in _COUNT_KINDS))
     except NumberError as exc:
         return raw, None, exc
+
+
+def _storable(raw: str, value: Decimal) -> tuple[str | None, Decimal | None, NumberError | None]:
+    problem = storable_problem(value)
+    return (raw, None, problem) if problem else (raw, value, None)
 
 
 # --------------------------------------------------------------------------- the sheet

@@ -20,6 +20,7 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
@@ -251,6 +252,14 @@ def _inspect_zip(data: bytes, suffix: str, limits: Limits, sheets: dict[str, byt
             f"{len(infos)} phần trong tệp nén", f"{len(infos)} parts in the zip", str(len(infos))
         )
     names = {info.filename for info in infos}
+    counts = Counter(info.filename.lower() for info in infos)  # part names ignore case
+    twice = sorted(info.filename for info in infos if counts[info.filename.lower()] > 1)
+    if twice:
+        raise _ambiguous(
+            f"phần {twice[0]} có hai lần trong tệp nén (hai bản khác nhau của cùng một phần)",
+            f"part {twice[0]} is in the zip twice (two versions of the same part)",
+            twice[0],
+        )
     for info in infos:
         if _UNSAFE_PART.search(info.filename):
             raise reject(
@@ -325,7 +334,65 @@ def _inspect_zip(data: bytes, suffix: str, limits: Limits, sheets: dict[str, byt
             sheets[info.filename] = part
         elif kind_name == "ods" and info.filename == "content.xml":
             _check_ods_repeats(book.read(info), limits)
+    if kind_name == "xlsx" and "xl/workbook.xml" in names:
+        _check_xlsx_structure(names, sheets)
     return kind_name
+
+
+def _ambiguous(vi: str, en: str, found: str) -> Rejected:
+    return reject(
+        "ambiguous_workbook",
+        f"tệp không rõ ràng: {vi}; Excel coi tệp như vậy là hỏng. Mở tệp bằng Excel, kiểm tra "
+        "số liệu rồi lưu lại thành tệp mới",
+        f"the workbook is ambiguous: {en}; Excel calls such a file corrupt. Open it in Excel, "
+        "check the figures and save it as a new file",
+        found=found,
+    )
+
+
+def _check_xlsx_structure(names: set[str], parts: dict[str, bytes]) -> None:
+    """The workbook must say, once and for each sheet, which part holds it, and that part
+    must be there: Excel refuses a file where that is not so, and a reader would have to
+    guess which copy to read."""
+    if "[Content_Types].xml" not in names:
+        raise reject(
+            "corrupt_workbook",
+            f"tệp thiếu phần [Content_Types].xml nên không phải sổ làm việc Excel hợp lệ: "
+            f"{_FIX_SAVE[0]}",
+            f"the file lacks its [Content_Types].xml part, so it is no valid Excel workbook: "
+            f"{_FIX_SAVE[1]}",
+            found="[Content_Types].xml",
+        )
+    rels = parts.get("xl/_rels/workbook.xml.rels", b"")
+    targets = dict(_REL.findall(rels)) | {i: t for t, i in _REL_REVERSED.findall(rels)}
+    seen_names: set[str] = set()
+    seen_parts: dict[str, str] = {}
+    lower = {n.lower(): n for n in names}
+    for raw_name, rid in _SHEET_ENTRY.findall(parts.get("xl/workbook.xml", b"")):
+        sheet = unescape(raw_name.decode())
+        target = targets.get(rid, b"").decode()
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if sheet.casefold() in seen_names:
+            raise _ambiguous(
+                f"hai trang tính cùng tên '{sheet}'", f"two sheets are named '{sheet}'", sheet
+            )
+        seen_names.add(sheet.casefold())
+        if part.lower() in seen_parts:
+            raise _ambiguous(
+                f"trang '{sheet}' và trang '{seen_parts[part.lower()]}' cùng trỏ tới phần {part}",
+                f"sheets '{sheet}' and '{seen_parts[part.lower()]}' both point to part {part}",
+                part,
+            )
+        seen_parts[part.lower()] = sheet
+        if not target or part.lower() not in lower:
+            raise reject(
+                "corrupt_workbook",
+                f"trang '{sheet}' trỏ tới phần {part or '(không có)'} nhưng tệp không có phần "
+                f"đó: {_FIX_SAVE[0]}",
+                f"sheet '{sheet}' points to part {part or '(none)'}, which the file lacks: "
+                f"{_FIX_SAVE[1]}",
+                found=part or rid.decode(),
+            )
 
 
 def _check_extent(name: str, part: bytes, limits: Limits) -> None:
