@@ -251,6 +251,20 @@ def _send_alerts(periods: list[str], stages: tuple[str, ...]) -> int:
     return len(sent)
 
 
+def _send_notices() -> int:
+    """Deliver the file notices not yet delivered (a task body)."""
+    import datetime as dt
+
+    from commune_reports.notices import send_file_notices
+    from commune_reports.warehouse import get_engine
+
+    sent = send_file_notices(
+        get_engine(_settings().warehouse_url), alert_channels(), dt.datetime.now(dt.UTC)
+    )
+    log.info("file notices delivered: %s", sent)
+    return len(sent)
+
+
 def _settings() -> Any:
     from commune_reports.settings import load_settings
 
@@ -341,6 +355,12 @@ def build_collection_dag(
             return str(publish(_settings(), label))
 
         @task
+        def send_file_notices(batch_id: str) -> int:
+            """Tell units and the district about files of note (a replacement older than the
+            file it replaced), each once."""
+            return _send_notices()
+
+        @task
         def send_deadline_alerts(periods: list[str]) -> int:
             """After the deadline: one roll-up to the district naming every unit missing or
             rejected-only (sent once per period, however often the DAG reruns)."""
@@ -353,6 +373,7 @@ def build_collection_dag(
         periods = loaded["periods"]
         built = build_marts(loaded["batch_id"], periods)
         built >> [publish_report(periods), send_deadline_alerts(periods)]
+        send_file_notices(loaded["batch_id"])
 
     return collection()
 
@@ -408,9 +429,38 @@ def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date:
 
         @task
         def send_reminders_and_escalations(periods: list[str]) -> int:
-            """Reminders before the deadline, escalations after it, each sent once."""
-            return _send_alerts(periods, ("reminder", "escalation"))
+            """Reminders before the deadline, escalations after it, each sent once; and any
+            file notice not delivered yet."""
+            return _send_alerts(periods, ("reminder", "escalation")) + _send_notices()
 
         send_reminders_and_escalations(collect(open_periods()))
 
     return alerts()
+
+
+def build_discovery_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date: Any) -> Any:
+    """The light discovery: every few minutes, record the new files of the inbox folders of
+    the periods open for delivery as received now (nothing else), so that receipt times are
+    the server's and close to the files' arrival."""
+
+    @dag(
+        schedule=schedule,
+        **_dag_args(dag_id, start_date, doc_md, "discovery"),
+        default_args=_defaults(retries=1),
+    )
+    def discovery() -> None:
+        @task(multiple_outputs=False)
+        def register_new_files() -> dict[str, Any]:
+            """Record the new inbox files of the periods open for delivery today."""
+            from commune_reports.alerts import delivery_periods
+            from commune_reports.catalog import load_catalog
+            from commune_reports.stages import register_inbox
+
+            today = pendulum.now(TIMEZONE).date()
+            periods = delivery_periods(today, load_catalog())
+            found = register_inbox(_settings(), periods)
+            return {"periods": [p.code for p in periods], **found}
+
+        register_new_files()
+
+    return discovery()

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, bindparam, text
 from commune_reports.catalog import Catalog, Regime, load_catalog
 from commune_reports.channels import Channel, DeliveryError, Message
 from commune_reports.completeness import NOT_REPORTED, end_of_day, unit_rows
-from commune_reports.periods import Period, deadline, parse_period_range
+from commune_reports.periods import Period, cutoff_window, deadline, parse_period_range
 from commune_reports.warehouse import exclusive, utc_seconds, writing
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,24 @@ def alerts_stopped(period: Period, day: dt.date, catalog: Catalog) -> bool:
         for r in catalog.regimes.values()
         if r.period_type == period.period_type
     )
+
+
+def delivery_periods(day: dt.date, catalog: Catalog) -> list[Period]:
+    """Periods whose files may arrive on ``day``: from the start of their cut-off window to the
+    end of their alerts (the light discovery watches these inbox folders)."""
+    found = set()
+    for regime in catalog.regimes.values():
+        span = (
+            f"{day.year - 1}Q1..{day.year + 1}Q4"
+            if regime.period_type == "quarter"
+            else f"{day.year - 2}..{day.year + 1}"
+        )
+        for p in parse_period_range(span):
+            start = cutoff_window(p, regime)[0]
+            stop = deadline(p, regime) + dt.timedelta(days=regime.alerts_stop_days_after)
+            if start <= day <= stop:
+                found.add(p)
+    return sorted(found)
 
 
 def open_periods(day: dt.date, catalog: Catalog) -> list[Period]:

@@ -12,7 +12,7 @@ import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 COLLECTION = {"commune_reports_quarterly", "commune_reports_yearly"}
-EXPECTED = COLLECTION | {"commune_reports_alerts_daily"}
+EXPECTED = COLLECTION | {"commune_reports_alerts_daily", "commune_reports_discovery"}
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +49,13 @@ def test_collection_graph(dagbag, dag_id: str) -> None:
     assert "periods" in dag.params
     order = [t.task_id for t in dag.topological_sort()]
     assert order[:4] == ["discover", "parse_and_validate", "load", "build_marts"]
-    assert set(order[4:]) == {"publish_report", "send_deadline_alerts"}
+    assert set(order[4:]) == {"publish_report", "send_deadline_alerts", "send_file_notices"}
     # files are parsed and validated by one mapped task per chunk of the run, then loaded once
     checking = dag.task_dict["parse_and_validate"]
     assert type(checking).__name__.endswith("MappedOperator")
     assert dag.task_dict["load"].upstream_task_ids == {"discover", "parse_and_validate"}
     assert "build_marts" in dag.task_dict["send_deadline_alerts"].upstream_task_ids
+    assert dag.task_dict["send_file_notices"].upstream_task_ids == {"load"}
 
 
 def test_alerts_graph(dagbag) -> None:

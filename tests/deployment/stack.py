@@ -366,6 +366,7 @@ EXPECTED_DAGS = {
     "commune_reports_quarterly",
     "commune_reports_yearly",
     "commune_reports_alerts_daily",
+    "commune_reports_discovery",
 }
 
 
