@@ -1,4 +1,9 @@
-"""The ``commune-reports`` command line: the same functions as the DAG tasks."""
+"""The ``commune-reports`` command line: the same functions as the DAG tasks.
+
+Exit codes are those of :mod:`commune_reports.failures`; a failure is told in one line and its
+traceback goes to ``<COMMUNE_REPORTS_HOME>/logs/commune-reports.log`` (or to the screen with
+``--debug``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,25 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
+from typing import Any
 
+from commune_reports.failures import (
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNPROCESSED,
+    EXIT_USAGE,
+    explain,
+    mask,
+)
 from commune_reports.settings import load_settings
 
-EXIT_REJECTED = 3
+log = logging.getLogger("commune_reports.cli")
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
@@ -26,26 +44,76 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+_STATUS_TEXT = {
+    "accepted": ("đã nhận", "accepted"),
+    "rejected": ("bị từ chối", "rejected"),
+    "superseded": (
+        "hợp lệ, nhưng đã có bản gửi sau thay thế",
+        "valid, replaced by a later delivery",
+    ),
+    "duplicate": ("đã nhận trước đó", "already received"),
+    "in_progress": (
+        "một lượt chạy khác đang xử lý; kết quả sẽ có trong kho khi lượt đó xong",
+        "another run is processing it; its result will be in the warehouse when that run ends",
+    ),
+    "left_for_later": ("để lần sau", "left for a later run"),
+    "skipped": ("bỏ qua", "skipped"),
+}
+
+
+def _ingest_line(r: dict[str, Any]) -> str:
+    from commune_reports.sources import SKIP_REASONS
+
+    vi, en = _STATUS_TEXT[r["status"]]
+    if r["status"] == "duplicate" and r["earlier_status"]:
+        vi, en = f"{vi} ({_STATUS_TEXT[r['earlier_status']][0]})", f"{en} ({r['earlier_status']})"
+    if r["reason"] in SKIP_REASONS:
+        vi, en = f"{vi}: {SKIP_REASONS[r['reason']][0]}", f"{en}: {SKIP_REASONS[r['reason']][1]}"
+    if r["reason"] == "changed_while_reading":
+        vi, en = f"{vi}: tệp thay đổi khi đang đọc", f"{en}: the file changed while being read"
+    unit = f"  ({r['unit'] or '?'} {r['period'] or '?'})" if r["submission_id"] else ""
+    return f"{r['status']:<14} {r['file']}{unit}\n    {vi} / {en}"
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from commune_reports.pipeline import ingest_paths
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"không tìm thấy / not found: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    results = ingest_paths(load_settings(), [Path(p) for p in args.paths])
+        return EXIT_USAGE
+    results = ingest_paths(
+        load_settings(), [Path(p) for p in args.paths], received_at=args.received_at
+    )
     if args.format == "json":
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
         for r in results:
-            print(f"{r['status']:<10} {r['file']}  ({r['unit'] or '?'} {r['period'] or '?'})")
+            print(_ingest_line(r))
             for e in r["errors"]:
                 where = "!".join(x for x in (e["sheet"], e["cell"]) if x)
                 print(
                     f"    [{where}] {e['message_vi']}\n    {' ' * (len(where) + 2)} "
                     f"{e['message_en']}"
                 )
-    return EXIT_REJECTED if any(r["status"] == "rejected" for r in results) else 0
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    if not results:
+        print(
+            f"không tìm thấy tệp nào để nhận trong {', '.join(args.paths)} / no files to ingest "
+            f"in {', '.join(args.paths)}",
+            file=sys.stderr,
+        )
+        return EXIT_UNPROCESSED
+    print(
+        f"{len(results)} tệp / files: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
+        file=sys.stderr,
+    )
+    if counts.keys() & {"in_progress", "left_for_later", "skipped"}:
+        return EXIT_UNPROCESSED
+    return EXIT_REJECTED if "rejected" in counts else EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -54,7 +122,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     summary = run_periods(load_settings(), parse_period_range(args.periods))
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    return 0
+    return EXIT_OK
+
+
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from commune_reports import stages
+    from commune_reports.periods import parse_period_range
+
+    found = stages.register_inbox(load_settings(), parse_period_range(args.periods))
+    print(json.dumps(found, ensure_ascii=False, indent=2))
+    return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -72,7 +149,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if figures.empty:
         print(
             f"chưa có số liệu cho kỳ {args.period} trong kho dữ liệu / "
-            f"no figures for period {args.period} in the warehouse ({settings.warehouse_url})",
+            f"no figures for period {args.period} in the warehouse "
+            f"({mask(settings.warehouse_url)})",
             file=sys.stderr,
         )
         return 1
@@ -89,6 +167,21 @@ def _today() -> dt.date:
     from commune_reports.periods import TIMEZONE
 
     return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def _moment(text: str) -> dt.datetime:
+    """An ISO date and time; without an offset it is Asia/Ho_Chi_Minh time."""
+    from zoneinfo import ZoneInfo
+
+    from commune_reports.periods import TIMEZONE
+
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a date and time such as 2023-12-10T09:00, not {text!r}"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(TIMEZONE))
 
 
 def _date(text: str) -> dt.date:
@@ -131,26 +224,31 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from commune_reports.notices import send_file_notices
+
     engine = get_engine(load_settings().warehouse_url)
+    now = dt.datetime.now(dt.UTC)
     try:
         sent = send_due(
-            engine,
-            parse_period_range(args.period),
-            args.as_of or _today(),
-            channels,
-            dt.datetime.now(dt.UTC),
+            engine, parse_period_range(args.period), args.as_of or _today(), channels, now
         )
+        sent += send_file_notices(engine, channels, now)
     except DeliveryError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        print(mask(str(exc)), file=sys.stderr)
+        return EXIT_ERROR
     print(json.dumps(sent, ensure_ascii=False, indent=2))
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="commune-reports",
         description="Commune and district report forms -> validated warehouse -> district figures.",
+        epilog="exit codes: "
+        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks and the libraries' log lines"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("template", help="write the form of a unit and period")
@@ -161,10 +259,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="load files or folders now")
     p.add_argument("paths", nargs="+")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--received-at",
+        type=_moment,
+        help="receipt time of historical files (ISO, Asia/Ho_Chi_Minh unless an offset is "
+        "given), recorded as stated; default: now, when the files are first seen",
+    )
     p.set_defaults(func=_cmd_ingest)
     p = sub.add_parser("run", help="collect the inbox folders of periods (as the DAGs do)")
     p.add_argument("--periods", required=True, help="2023Q4, 2021Q1..2023Q4 or 2021..2023")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser(
+        "discover",
+        help="record the new files of the periods' inbox folders as received now, nothing more "
+        "(run it often in a submission window: the receipt time is when a file is first seen)",
+    )
+    p.add_argument("--periods", required=True, help="2023Q4, 2021Q1..2023Q4 or 2021..2023")
+    p.set_defaults(func=_cmd_discover)
     p = sub.add_parser("report", help="print the district figures of a period")
     p.add_argument("--period", required=True, help="2023Q4, 2023 or 2021..2023")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -181,10 +292,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_file() -> Path:
+    return (
+        Path(os.environ.get("COMMUNE_REPORTS_HOME", "data")).resolve()
+        / "logs"
+        / "commune-reports.log"
+    )
+
+
+def _configure_logging(debug: bool) -> None:
+    """Warnings of this project on the screen; everything else (Great Expectations, Airflow's
+    libraries) only with ``--debug``; progress lines when a person watches a terminal."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(lambda r: debug or r.name.startswith("commune_reports"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    if not debug:
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        if sys.stderr.isatty():
+            logging.getLogger("commune_reports.progress").setLevel(logging.INFO)
+
+
+def _keep_traceback(exc: BaseException) -> Path | None:
+    """Append the traceback to the log file; None if even that cannot be written (a full
+    disk, say)."""
+    path = _log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            out.write(f"--- {stamp} commune-reports {' '.join(sys.argv[1:])}\n")
+            out.write(mask("".join(traceback.format_exception(exc))))
+        return path
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    _configure_logging(args.debug)
+    try:
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly, with nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (Exception, KeyboardInterrupt) as exc:
+        failure = explain(exc, load_settings().warehouse_url)
+        if args.debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        kept = _keep_traceback(exc)
+        print(failure.message, file=sys.stderr)
+        if kept is not None and not args.debug:
+            print(f"(traceback: {kept})", file=sys.stderr)
+        return failure.code
 
 
 if __name__ == "__main__":

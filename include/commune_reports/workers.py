@@ -43,6 +43,8 @@ from commune_reports.problems import Problem
 from commune_reports.readers import MIB, Limits
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("commune_reports.progress")
+PROGRESS_SECONDS = 2.0  # how often a long parse says how far it is
 IN_FLIGHT = 2  # chunks queued per worker, so it never waits for the parent between chunks
 CHUNK = 32  # files per message at most
 START_SECONDS = 60  # a worker that is not ready by then is the machine's problem
@@ -263,7 +265,12 @@ class ParsePool:
         while len(self.workers) < wanted:
             self.workers.append(self._start())
         tick = min(1.0, self.limits.seconds / 2)
+        told = time.monotonic()
         while pending or any(w.chunks for w in self.workers):
+            if time.monotonic() - told >= PROGRESS_SECONDS:
+                done = sum(r is not None for r in results)
+                progress_log.info("đã đọc / parsed %d / %d", done, len(jobs))
+                told = time.monotonic()
             for worker in list(self.workers):
                 while pending and len(worker.chunks) < IN_FLIGHT:
                     chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]

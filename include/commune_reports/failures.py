@@ -1,0 +1,110 @@
+"""What a person at a terminal is told when a command fails: one line (what failed, what to
+do) in Vietnamese and English, and an exit code; the traceback goes to the log file, or to the
+screen with ``--debug``. Secrets in URLs never reach either.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # an unexpected error: the traceback is in the log
+EXIT_USAGE = 2  # a wrong argument or a path that does not exist
+EXIT_REJECTED = 3  # files were rejected (each error is listed)
+EXIT_UNPROCESSED = (
+    4  # files were not processed (still arriving, another run has them) or none found
+)
+EXIT_WAREHOUSE = 5  # the warehouse cannot be reached or refused to write
+EXIT_FILES = 6  # the disk is full, or a file or folder cannot be read or written
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_ERROR: "unexpected error (the traceback is in the log, or shown with --debug)",
+    EXIT_USAGE: "wrong arguments, or a path that does not exist",
+    EXIT_REJECTED: "some files were rejected; every error is listed",
+    EXIT_UNPROCESSED: "some files were not processed yet, or none were found",
+    EXIT_WAREHOUSE: "the warehouse cannot be reached or refused to write",
+    EXIT_FILES: "the disk is full, or a file or folder cannot be read or written",
+    EXIT_INTERRUPTED: "interrupted",
+}
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@", re.I)
+_QUERY_SECRET = re.compile(r"(?P<key>(?:password|passwd|token|secret|key)=)[^&\s]+", re.I)
+_RESUME = (
+    "việc đã làm được giữ lại, lần chạy sau làm tiếp phần còn lại",
+    "work already done is kept, and the next run resumes the rest",
+)
+
+
+def mask(text: str) -> str:
+    """``text`` with the passwords and tokens of any URL in it replaced by ``***``."""
+    text = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m['key']}***", text)
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: int
+    message: str  # one line, Vietnamese / English
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return mask(text[0] if text else type(exc).__name__)[:300]
+
+
+def explain(exc: BaseException, warehouse_url: str | None = None) -> Failure:
+    """The one line and exit code for ``exc``."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    where = mask(warehouse_url or "")
+    if isinstance(exc, KeyboardInterrupt):
+        return Failure(
+            EXIT_INTERRUPTED, f"đã dừng theo yêu cầu; {_RESUME[0]} / interrupted; {_RESUME[1]}"
+        )
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return Failure(
+            EXIT_WAREHOUSE,
+            f"không dùng được kho dữ liệu {where} ({_first_line(exc)}): kiểm tra máy chủ cơ sở dữ "
+            f"liệu và địa chỉ COMMUNE_REPORTS_WAREHOUSE_URL rồi chạy lại; {_RESUME[0]} / the "
+            f"warehouse {where} cannot be used ({_first_line(exc)}): check that its database "
+            f"server runs and COMMUNE_REPORTS_WAREHOUSE_URL, then run again; {_RESUME[1]}",
+        )
+    if isinstance(exc, DBAPIError):
+        return Failure(
+            EXIT_WAREHOUSE,
+            f"kho dữ liệu {where} từ chối ghi ({_first_line(exc)}); {_RESUME[0]} / the warehouse "
+            f"{where} refused to write ({_first_line(exc)}); {_RESUME[1]}",
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        path = exc.filename or ""
+        return Failure(
+            EXIT_FILES,
+            f"đĩa đầy khi ghi {path}: giải phóng dung lượng rồi chạy lại; không tệp nào đã nhận "
+            f"bị mất, {_RESUME[0]} / the disk is full (writing {path}): free some space and run "
+            f"again; nothing received is lost, {_RESUME[1]}",
+        )
+    if isinstance(exc, PermissionError):
+        return Failure(
+            EXIT_FILES,
+            f"không có quyền đọc/ghi {exc.filename}: cấp quyền cho người dùng chạy lệnh rồi chạy "
+            f"lại / no permission to read or write {exc.filename}: give the user running the "
+            "command access, then run again",
+        )
+    if isinstance(exc, OSError):
+        return Failure(
+            EXIT_FILES,
+            f"lỗi tệp {exc.filename or ''} ({_first_line(exc)}); {_RESUME[0]} / a file error "
+            f"({exc.filename or ''}: {_first_line(exc)}); {_RESUME[1]}",
+        )
+    return Failure(
+        EXIT_ERROR,
+        f"lỗi không lường trước ({type(exc).__name__}: {_first_line(exc)}); chi tiết trong tệp "
+        f"nhật ký hoặc chạy lại với --debug / unexpected error ({type(exc).__name__}: "
+        f"{_first_line(exc)}); details in the log file, or run again with --debug",
+    )
