@@ -8,6 +8,8 @@ schema was set up. Everything else must be identical.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import text
 
 from commune_reports.warehouse import get_engine, table_names
@@ -22,6 +24,14 @@ VOLATILE = {
 }
 
 
+def _text(value: object) -> str:
+    """A cell as text; numbers canonical (12, 12.0 and 12.0000 are all "12"), so snapshots of
+    SQLite and PostgreSQL compare."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return f"{Decimal(str(value)).normalize():f}"
+    return str(value)
+
+
 def snapshot(url: str, volatile: dict[str, set[str]] | None = None) -> dict[str, list[tuple]]:
     """Every table of the schema as sorted rows of text, without ``volatile`` columns (all
     columns when ``volatile`` is ``{}``)."""
@@ -31,7 +41,7 @@ def snapshot(url: str, volatile: dict[str, set[str]] | None = None) -> dict[str,
         for table in table_names():
             result = conn.execute(text(f"SELECT * FROM {table}"))
             keep = [i for i, c in enumerate(result.keys()) if c not in skip.get(table, set())]
-            out[table] = sorted(tuple(str(row[i]) for i in keep) for row in result)
+            out[table] = sorted(tuple(_text(row[i]) for i in keep) for row in result)
     return out
 
 

@@ -33,6 +33,7 @@ EXIT_CODES = {
 
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@", re.I)
 _QUERY_SECRET = re.compile(r"(?P<key>(?:password|passwd|token|secret|key)=)[^&\s]+", re.I)
+_DISK_FULL = re.compile(r"disk is full|no space left on device|could not extend file", re.I)
 _RESUME = (
     "việc đã làm được giữ lại, lần chạy sau làm tiếp phần còn lại",
     "work already done is kept, and the next run resumes the rest",
@@ -61,6 +62,13 @@ def explain(exc: BaseException, warehouse_url: str | None = None) -> Failure:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
     where = mask(warehouse_url or "")
+    if isinstance(exc, DBAPIError) and _DISK_FULL.search(str(exc.orig or exc)):
+        return Failure(
+            EXIT_FILES,
+            f"đĩa của kho dữ liệu {where} đầy: giải phóng dung lượng rồi chạy lại; không tệp nào "
+            f"đã nhận bị mất, {_RESUME[0]} / the disk is full (the warehouse {where}): free some "
+            f"space and run again; nothing received is lost, {_RESUME[1]}",
+        )
     if isinstance(exc, KeyboardInterrupt):
         return Failure(
             EXIT_INTERRUPTED, f"đã dừng theo yêu cầu; {_RESUME[0]} / interrupted; {_RESUME[1]}"

@@ -395,6 +395,10 @@ def check_chunk(
     """Parse then validate one chunk (a DAG task, and each chunk of a command-line run).
     Great Expectations, a few seconds of imports, is loaded in the background while the parse
     workers read the files."""
+    with get_engine(settings.warehouse_url).connect() as conn:
+        work = _rows(conn, chunk, "received", "status") + _rows(conn, chunk, "parsed", "status")
+    if not work:
+        return {"chunk": chunk, "parsed": 0, "validated": 0, "rejected": 0}
     warm = threading.Thread(target=_import_validation, name="import-gx", daemon=True)
     warm.start()
     parsed = parse_chunk(settings, chunk)

@@ -5,6 +5,7 @@ runs in the Task SDK's supervised processes, not in-process as with ``dag.test()
 
 from __future__ import annotations
 
+import os
 import time
 from email.message import Message
 from pathlib import Path
@@ -19,6 +20,7 @@ from commune_reports.warehouse import dispose_engine, get_engine
 from tests.deployment.checks import (
     DATA_TEAM,
     backfill_on_first_tries,
+    first_try_only,
     quarter_through_the_rest_api,
 )
 from tests.deployment.stack import Stack
@@ -102,3 +104,37 @@ def _plain(message: Message) -> str:
         if part.get_content_type() == "text/plain":
             return part.get_payload(decode=True).decode()
     return ""
+
+
+def test_the_light_discovery_records_new_files_as_received_now(stack: Stack) -> None:
+    """A form put in the inbox folder of a period open today is recorded by the discovery
+    DAG's run as received (the server's time, within the run), and nothing more is done."""
+    import datetime as dt
+
+    from commune_reports.alerts import delivery_periods
+    from commune_reports.catalog import load_catalog
+    from commune_reports.template import write_form
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    today = now.astimezone(dt.timezone(dt.timedelta(hours=7))).date()
+    period = next(p for p in delivery_periods(today, load_catalog()) if p.quarter)
+    form = write_form("30037", period.code, stack.home / "inbox" / period.code / "moi.xlsx")
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC).timestamp()
+    os.utime(form, (old, old))  # what the sender's clock says does not matter
+    dag_id = "commune_reports_discovery"
+    stack.unpause(dag_id)  # which also starts a run for the latest quarter-hour
+    run_id = stack.trigger(dag_id, {})
+    stack.wait_run(dag_id, run_id)
+    first_try_only(stack, dag_id, run_id)
+    with get_engine(stack.warehouse_url).connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT status, received_via, received_at, batch_id FROM submissions "
+                "WHERE original_name = 'moi.xlsx'"
+            )
+        ).one()
+    assert (row.status, row.received_via) == ("received", "inbox")
+    assert row.batch_id.startswith("discovery-")
+    received = row.received_at.astimezone(dt.UTC)
+    assert now - dt.timedelta(seconds=5) <= received <= dt.datetime.now(dt.UTC)
+    stack.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": True})

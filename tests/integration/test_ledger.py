@@ -59,7 +59,7 @@ def test_revisions_and_duplicates(warehouse: str, tmp_path: Path) -> None:
         history = conn.execute(
             text(
                 "SELECT submission_id, status, superseded_by, archive_path FROM submissions "
-                "WHERE unit_code = :u AND period_code = :p ORDER BY received_at"
+                "WHERE unit_code = :u AND period_code = :p ORDER BY arrival_seq"
             ),
             {"u": UNIT, "p": PERIOD},
         ).all()
@@ -91,6 +91,6 @@ def test_latest_delivery_in_one_batch_wins_across_formats(warehouse: str, tmp_pa
     assert _facts(warehouse)["dialogue_sessions"] == 7
     with get_engine(warehouse).connect() as conn:
         statuses = conn.execute(
-            text("SELECT original_name, status FROM submissions ORDER BY received_at")
+            text("SELECT original_name, status FROM submissions ORDER BY arrival_seq")
         ).all()
     assert [s.status for s in statuses] == ["superseded", "accepted"]
