@@ -58,9 +58,11 @@ TARGET_SECONDS_AT_10K = 60.0
 TARGET_SPEEDUP = 50.0
 TARGET_MEMORY_MIB = 1024.0
 BOTTLENECK_SECONDS_AT_10K = 20.0
-# file times stand for the delivery time: inside the 2023Q4 deadline, so completeness says
-# on_time rather than late (the deadline is 18 December 2023, Asia/Ho_Chi_Minh)
-RECEIVED_AT = dt.datetime(2023, 12, 15, 3, 0, tzinfo=dt.UTC).timestamp()
+# the discovery acts as if it first saw the forms on 15 December 2023, inside the 2023Q4
+# deadline, so completeness says on_time rather than late (the deadline is 18 December 2023,
+# Asia/Ho_Chi_Minh); the files carry that modification time too
+RECEIVED = dt.datetime(2023, 12, 15, 3, 0, tzinfo=dt.UTC)
+RECEIVED_AT = RECEIVED.timestamp()
 # pairs the rules check (A >= B): the per-file frame carries A beside B's row
 PAIRS = {
     "dossiers_received_online": "dossiers_received_total",
@@ -258,7 +260,7 @@ def child_run(n: int, batch_id: str) -> dict[str, Any]:
     settings = load_settings()
     period = parse_period(PERIOD_CODE)
     calls: dict[str, Callable[[], Any]] = {
-        "discover": lambda: stages.discover(settings, batch_id, periods=[period]),
+        "discover": lambda: stages.discover(settings, batch_id, periods=[period], now=RECEIVED),
         "parse_batch": lambda: stages.parse_batch(settings, batch_id),
         "validate_batch": lambda: stages.validate_batch(settings, batch_id, [PERIOD_CODE]),
         "load_batch": lambda: stages.load_batch(settings, batch_id),
