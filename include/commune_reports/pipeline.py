@@ -33,13 +33,25 @@ def run_periods(
     loaded = stages.load_batch(settings, batch_id)
     stages.build_marts(settings, periods, regimes)
     completeness = stages.check_completeness(settings, periods, regimes)
+    with get_engine(settings.warehouse_url).connect() as conn:
+        # the state of the periods' files, whichever run did the work (this one counts above)
+        files = dict(
+            select_in(
+                conn,
+                "SELECT status, COUNT(*) FROM submissions WHERE inbox_period IN :ids "
+                "GROUP BY status",
+                codes,
+            )
+        )
     return {
         "batch_id": batch_id,
         "new": found["new"],
         "resumed": found["resumed"],
+        "still_arriving": sum(why == "still_arriving" for _, why in found["skipped"]),
         "validated": checked["validated"],
         "rejected": checked["rejected"],
         "loaded": loaded,
+        "files_by_status": files,
         "completeness": completeness,
     }
 

@@ -15,6 +15,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -53,7 +54,8 @@ class ExactNumber(TypeDecorator):
 
 
 _ENGINES: dict[str, Engine] = {}
-BUSY_TIMEOUT_SECONDS = 120  # SQLite: how long a writer waits for another to finish
+# SQLite: how long a writer waits for another to finish before it gives up
+BUSY_TIMEOUT_SECONDS = float(os.environ.get("COMMUNE_REPORTS_SQLITE_BUSY_SECONDS", "120"))
 WRITER_LOCK = 0x436F6D6D  # PostgreSQL advisory lock key of the warehouse's writers
 _EXCLUSIVE_SPACE = 0x436F6D6E  # keyspace of the named locks of exclusive()
 _WRITE = "commune_reports_write"  # execution option marking a writing transaction
