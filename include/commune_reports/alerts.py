@@ -78,17 +78,22 @@ def alerts_stopped(period: Period, day: dt.date, catalog: Catalog) -> bool:
     )
 
 
+def _periods_around(day: dt.date, regime: Regime) -> list[Period]:
+    """The regime's periods near ``day``, wide enough for any window the catalog sets."""
+    span = (
+        f"{day.year - 1}Q1..{day.year + 1}Q4"
+        if regime.period_type == "quarter"
+        else f"{day.year - 2}..{day.year + 1}"
+    )
+    return parse_period_range(span)
+
+
 def delivery_periods(day: dt.date, catalog: Catalog) -> list[Period]:
     """Periods whose files may arrive on ``day``: from the start of their cut-off window to the
     end of their alerts (the light discovery watches these inbox folders)."""
     found = set()
     for regime in catalog.regimes.values():
-        span = (
-            f"{day.year - 1}Q1..{day.year + 1}Q4"
-            if regime.period_type == "quarter"
-            else f"{day.year - 2}..{day.year + 1}"
-        )
-        for p in parse_period_range(span):
+        for p in _periods_around(day, regime):
             start = cutoff_window(p, regime)[0]
             stop = deadline(p, regime) + dt.timedelta(days=regime.alerts_stop_days_after)
             if start <= day <= stop:
@@ -100,12 +105,7 @@ def open_periods(day: dt.date, catalog: Catalog) -> list[Period]:
     """Periods with a reminder, roll-up or escalation window around ``day`` (daily DAG)."""
     found = set()
     for regime in catalog.regimes.values():
-        span = (
-            f"{day.year - 1}Q1..{day.year + 1}Q4"
-            if regime.period_type == "quarter"
-            else f"{day.year - 2}..{day.year + 1}"
-        )
-        found |= {p for p in parse_period_range(span) if due_stages(regime, p, day)}
+        found |= {p for p in _periods_around(day, regime) if due_stages(regime, p, day)}
     return sorted(found)
 
 
