@@ -230,8 +230,9 @@ def register_files(
         earlier = ledger.statuses(conn, digests)
         seq = conn.execute(text("SELECT COALESCE(MAX(arrival_seq), 0) FROM submissions")).scalar()
         resumed = []
+        taken: set[str] = set()  # the same bytes twice in this call: the first is the delivery
         for path, digest, stat in sorted(hashed, key=lambda h: (h[2].st_mtime, str(h[0]))):
-            if digest in earlier or digest in {r["submission_id"] for r in rows}:
+            if digest in earlier or digest in taken:
                 status = earlier.get(digest)
                 if status in ledger.UNFINISHED and resume:
                     resumed.append(digest)
@@ -245,6 +246,7 @@ def register_files(
                 out.append(Registration(path, digest, "changed"))
                 continue
             seq += 1
+            taken.add(digest)
             rows.append(
                 {
                     "submission_id": digest,

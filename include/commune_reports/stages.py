@@ -516,14 +516,20 @@ def _as_datetime(value: Any) -> dt.datetime:
 
 
 def _accepted(conn: Connection, columns: str, keys: Sequence[tuple[str, str, str]]) -> list[Any]:
-    """The deliveries currently accepted for these (unit, regime, period) keys."""
-    out = []
+    """The deliveries currently accepted for these (unit, regime, period) keys: one query per
+    regime and period (a batch has few), filtered by unit here."""
+    wanted = set(keys)
     stmt = text(
-        f"SELECT {columns} FROM submissions WHERE status = 'accepted' AND unit_code = :u "
-        "AND regime = :r AND period_code = :p"
+        f"SELECT {columns} FROM submissions WHERE status = 'accepted' AND regime = :r "
+        "AND period_code = :p"
     )
-    for unit, regime, period in keys:
-        out += conn.execute(stmt, {"u": unit, "r": regime, "p": period}).all()
+    out = []
+    for regime, period in sorted({(r, p) for _, r, p in keys}):
+        out += [
+            row
+            for row in conn.execute(stmt, {"r": regime, "p": period})
+            if (row.unit_code, regime, period) in wanted
+        ]
     return out
 
 
