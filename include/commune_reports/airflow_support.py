@@ -26,13 +26,15 @@ def _local_time(moment: Any) -> str:
 
 
 def _one_line(error: Any) -> str:
-    """An error as one line (its type and message, no traceback), for notices."""
+    """An error as one line (its type and message, no traceback, no secret), for notices."""
+    from commune_reports.redact import mask
+
     if error is None:
         return ""
     text = str(error).strip().splitlines()
     head = text[0] if text else ""
     line = f"{type(error).__name__}: {head}" if isinstance(error, BaseException) else head
-    return line[:500]
+    return mask(line)[:500]
 
 
 def _notify_team(subject: str, body: str) -> None:
@@ -162,9 +164,10 @@ def warehouse_url() -> str | None:
 
 def alert_channels() -> list[Any]:
     """Alert channels from the connections ``commune_reports_smtp`` (host, port, login,
-    password; extra ``from``, ``starttls``) and ``commune_reports_webhook`` (extra ``url``, or
+    password; extra ``from``, ``tls`` = starttls/ssl/none, ``ca_file``, ``allow_plain_login``)
+    and ``commune_reports_webhook`` (extra ``url``, or
     the host as a full URL); the environment fills in a channel with no connection."""
-    from commune_reports.channels import SmtpChannel, WebhookChannel, channels_from_env
+    from commune_reports.channels import SmtpChannel, WebhookChannel, channels_from_env, smtp_tls
 
     channels: list[Any] = []
     smtp = _connection("COMMUNE_REPORTS_SMTP_CONN_ID", "commune_reports_smtp")
@@ -177,7 +180,10 @@ def alert_channels() -> list[Any]:
                 sender=extra.get("from", "commune-reports@localhost"),
                 user=smtp.login or None,
                 password=smtp.password or None,
-                starttls=str(extra.get("starttls", "")).lower() in {"1", "true"},
+                tls=smtp_tls(extra.get("tls"), extra),
+                ca_file=extra.get("ca_file") or None,
+                allow_plain_login=str(extra.get("allow_plain_login", "")).lower()
+                in {"1", "true", "yes"},
             )
         )
     hook = _connection("COMMUNE_REPORTS_WEBHOOK_CONN_ID", "commune_reports_webhook")

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, text
 
 from commune_reports.catalog import Catalog, Regime, load_catalog
-from commune_reports.channels import Channel, DeliveryError, Message
+from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
 from commune_reports.completeness import NOT_REPORTED, end_of_day, unit_rows
 from commune_reports.periods import Period, cutoff_window, deadline, parse_period_range
 from commune_reports.warehouse import exclusive, utc_seconds, writing
@@ -307,7 +307,7 @@ def district_code(catalog: Catalog) -> str:
 def _sent(engine: Engine, alert: Alert) -> set[tuple[str, str]]:
     with engine.connect() as conn:
         return {
-            (r.channel, r.recipient)
+            recorded(r.channel, r.recipient)
             for r in conn.execute(
                 text(
                     "SELECT channel, recipient FROM alerts_sent WHERE regime = :r AND "
@@ -327,10 +327,10 @@ def deliver(
     for alert in alerts:
         done = _sent(engine, alert)
         for channel in channels:
-            targets = alert.recipients if channel.name == "email" else [channel.url]
-            if channel.name == "email" and not targets:
+            to = targets(channel, alert.recipients)
+            if channel.name == "email" and not to:
                 log.warning("no e-mail recipient for %s %s", alert.unit_code, alert.stage)
-            for recipient in targets:
+            for recipient in to:
                 if (channel.name, recipient) in done:
                     continue
                 try:

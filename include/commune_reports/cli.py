@@ -27,6 +27,7 @@ from commune_reports.failures import (
     explain,
     mask,
 )
+from commune_reports.redact import MaskingFilter
 from commune_reports.settings import load_settings
 
 log = logging.getLogger("commune_reports.cli")
@@ -306,6 +307,7 @@ def _configure_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     handler.addFilter(lambda r: debug or r.name.startswith("commune_reports"))
+    handler.addFilter(MaskingFilter())
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
     if not debug:
         logging.getLogger("great_expectations").setLevel(logging.ERROR)

@@ -9,6 +9,10 @@ import errno
 import re
 from dataclasses import dataclass
 
+from commune_reports.redact import mask
+
+__all__ = ["Failure", "explain", "mask"]
+
 EXIT_OK = 0
 EXIT_ERROR = 1  # an unexpected error: the traceback is in the log
 EXIT_USAGE = 2  # a wrong argument or a path that does not exist
@@ -31,19 +35,11 @@ EXIT_CODES = {
     EXIT_INTERRUPTED: "interrupted",
 }
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@", re.I)
-_QUERY_SECRET = re.compile(r"(?P<key>(?:password|passwd|token|secret|key)=)[^&\s]+", re.I)
 _DISK_FULL = re.compile(r"disk is full|no space left on device|could not extend file", re.I)
 _RESUME = (
     "việc đã làm được giữ lại, lần chạy sau làm tiếp phần còn lại",
     "work already done is kept, and the next run resumes the rest",
 )
-
-
-def mask(text: str) -> str:
-    """``text`` with the passwords and tokens of any URL in it replaced by ``***``."""
-    text = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    return _QUERY_SECRET.sub(lambda m: f"{m['key']}***", text)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from commune_reports.alerts import district_code
 from commune_reports.catalog import Catalog, load_catalog
-from commune_reports.channels import Channel, DeliveryError, Message
+from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
 from commune_reports.warehouse import exclusive, utc_seconds, writing
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, s
             )
         ).all()
         sent = {
-            (r.submission_id, r.kind, r.channel, r.recipient)
+            (r.submission_id, r.kind, *recorded(r.channel, r.recipient))
             for r in conn.execute(
                 text("SELECT submission_id, kind, channel, recipient FROM notices_sent")
             )
@@ -101,7 +101,7 @@ def send_file_notices(
             mails = list(catalog.emails(notice["unit_code"]))
             mails += [m for m in district if m not in mails]
             for channel in channels:
-                for recipient in mails if channel.name == "email" else [channel.url]:
+                for recipient in targets(channel, mails):
                     key = (notice["submission_id"], notice["kind"], channel.name, recipient)
                     if key in sent:
                         continue
