@@ -241,6 +241,32 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_create_reader(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from commune_reports.access import AccessError, create_reader
+    from commune_reports.warehouse import get_engine
+
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            print(f"{args.password_env} is not set or empty", file=sys.stderr)
+            return EXIT_USAGE
+    url = load_settings().warehouse_url
+    try:
+        database = create_reader(get_engine(url), args.name, password)
+    except AccessError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    reader_url = make_url(url).set(username=args.name, password=None, database=database)
+    print(
+        f"{args.name}: chỉ đọc kho dữ liệu {database} / read-only on the warehouse {database}\n"
+        f"  {reader_url.render_as_string(hide_password=True)}"
+    )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="commune-reports",
@@ -290,6 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", required=True, help="2023Q4, 2023 or a range")
     p.add_argument("--as-of", type=_date, help="the day to act as (default today)")
     p.set_defaults(func=_cmd_alerts)
+    p = sub.add_parser("warehouse", help="administer the warehouse (PostgreSQL)")
+    actions = p.add_subparsers(dest="action", required=True)
+    p = actions.add_parser(
+        "create-reader",
+        help="create or reset a read-only login for an analyst: it can read every table and "
+        "view, and cannot insert, update, delete or create",
+    )
+    p.add_argument("name", help="the login role, e.g. analyst_thapmuoi")
+    p.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="take its password from this environment variable (never from the command line)",
+    )
+    p.set_defaults(func=_cmd_create_reader)
     return parser
 
 

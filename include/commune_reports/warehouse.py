@@ -155,16 +155,19 @@ def analyze(conn: Connection, tables: Sequence[str], rows: int = ANALYZE_ROWS) -
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split a .sql file on semicolons that end a line; drop comment-only pieces."""
-    pieces = re.split(r";\s*(?:\n|$)", sql)
-    out = []
-    for piece in pieces:
-        body = "\n".join(
-            line for line in piece.splitlines() if not line.strip().startswith("--")
-        ).strip()
-        if body:
-            out.append(body)
-    return out
+    """Split a .sql file on semicolons that end a line, outside ``$$`` blocks (a DO body);
+    drop comment-only pieces."""
+    out, piece, quoted = [], [], False
+    for line in sql.splitlines():
+        if line.strip().startswith("--") and not quoted:
+            continue
+        piece.append(line)
+        quoted ^= line.count("$$") % 2 == 1
+        if not quoted and line.rstrip().endswith(";"):
+            out.append("\n".join(piece).strip().removesuffix(";").strip())
+            piece = []
+    tail = "\n".join(piece).strip()
+    return [p for p in (*out, tail) if p]
 
 
 def run_sql_file(conn: Connection, path: Path, params: Mapping[str, Any] | None = None) -> None:

@@ -21,7 +21,7 @@ from tests.deployment.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yaml").read_text("utf-8"))
-SECRETS = ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET")
+SECRETS = ("POSTGRES_PASSWORD", "WAREHOUSE_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET")
 AIRFLOW_SERVICES = {
     "airflow-init": "db migrate",
     "airflow-apiserver": "api-server",
@@ -75,6 +75,7 @@ def env_file(path: Path) -> dict[str, str]:
 def secrets() -> dict[str, str]:
     return {
         "POSTGRES_PASSWORD": "pg-" + os.urandom(8).hex(),
+        "WAREHOUSE_PASSWORD": "wh-" + os.urandom(8).hex(),
         "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "AIRFLOW_JWT_SECRET": os.urandom(32).hex(),
     }
@@ -97,14 +98,14 @@ def test_the_commands_in_env_example_make_usable_secrets() -> None:
 
     text = (REPO / ".env.example").read_text("utf-8")
     commands = re.findall(r'python3 -c "(.+)"', text)
-    assert len(commands) == 3
+    assert len(commands) == 4
     values = []
     for code in commands:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             exec(code, {})  # the file's own one-liners
         values.append(out.getvalue().strip())
-    Fernet(values[1].encode())  # a valid Fernet key
+    Fernet(values[2].encode())  # a valid Fernet key
     assert all(re.fullmatch(r"[A-Za-z0-9_\-=]{32,}", v) for v in values), values
 
 
@@ -166,6 +167,10 @@ def test_the_same_components_and_settings_as_the_tested_deployment(tmp_path: Pat
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg://")
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"].startswith("postgresql+psycopg")
         assert env["AIRFLOW_CONN_COMMUNE_REPORTS_WAREHOUSE"].endswith("@postgres:5432/warehouse")
+        # the warehouse is written by its own owner, not by Airflow's metadata superuser
+        for key in ("AIRFLOW_CONN_COMMUNE_REPORTS_WAREHOUSE", "COMMUNE_REPORTS_WAREHOUSE_URL"):
+            assert "://commune_reports:" in env[key], (name, key)
+            assert "airflow" not in env[key].split("@")[0], (name, key)
     for env in _airflow_env("LocalExecutor").values():
         assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     # every Airflow container shares the data volume: the archive a file is registered in must
@@ -184,3 +189,73 @@ def test_the_image_installs_the_runtime_lock_only() -> None:
         assert not re.search(rf"^{tool}==", runtime, re.MULTILINE), tool
     for package in ("apache-airflow", "apache-airflow-providers-celery", "great-expectations"):
         assert re.search(rf"^{package}==", runtime, re.MULTILINE), package
+
+
+def test_warehouse_init_makes_and_hands_over_the_warehouse(tmp_path: Path) -> None:
+    """The warehouse-init script itself, run by sh and psql against the real PostgreSQL (its
+    role and database renamed for the test): a warehouse an older version made as the
+    superuser is handed to its own owner; a second run changes nothing and succeeds."""
+    import shutil
+    import subprocess
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from commune_reports.warehouse import dispose_engine, ensure_schema, get_engine
+    from tests.conftest import PG_ADMIN_URL
+
+    if shutil.which("psql") is None:
+        pytest.fail("psql (postgresql-client) is needed: it is what the init container runs")
+    tag = uuid.uuid4().hex[:8]
+    role, database = f"cr_owner_{tag}", f"cr_wh_{tag}"
+    env = env_file(REPO / ".env.example") | secrets()
+    service = interpolate(COMPOSE["services"]["warehouse-init"], env)
+    (script,) = service["command"]
+    script = script.replace("commune_reports", role).replace("warehouse", database)
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {database}"))  # as an older version left it
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+    ensure_schema(get_engine(url))
+    dispose_engine(url)
+    host = PG_ADMIN_URL.rsplit("@", 1)[1].split("/")[0]
+    run_env = os.environ | {
+        "PGHOST": host.split(":")[0],
+        "PGPORT": host.split(":")[1] if ":" in host else "5432",
+        "PGUSER": PG_ADMIN_URL.split("://")[1].split("@")[0].split(":")[0],
+        "PGDATABASE": "postgres",
+        "WAREHOUSE_PASSWORD": service["environment"]["WAREHOUSE_PASSWORD"],
+    }
+    try:
+        for _ in range(2):
+            done = subprocess.run(
+                ["/bin/sh", "-ec", script], env=run_env, capture_output=True, text=True
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+        owned = create_engine(url)
+        with owned.connect() as conn:
+            owners = set(
+                conn.execute(
+                    text(
+                        "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' UNION "
+                        "SELECT viewowner FROM pg_views WHERE schemaname = 'public' UNION "
+                        "SELECT pg_get_userbyid(datdba) FROM pg_database "
+                        "WHERE datname = current_database()"
+                    )
+                ).scalars()
+            )
+            flags = conn.execute(
+                text(
+                    "SELECT rolsuper, rolcreaterole, rolpassword IS NOT NULL FROM pg_authid "
+                    "WHERE rolname = :r"
+                ),
+                {"r": role},
+            ).one()
+        owned.dispose()
+        assert owners == {role}
+        assert tuple(flags) == (False, True, True)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
