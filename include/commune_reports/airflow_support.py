@@ -15,6 +15,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import BaseNotifier, Param, dag, get_current_context, task
 
+from commune_reports.airflow_approval import approval_param, approval_tasks
 from commune_reports.periods import TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,8 @@ def build_collection_dag(
                     "Periods to collect: one code (2023Q4, 2023) or a range (2021Q1..2023Q4). "
                     "Empty: the period whose deadline the scheduled run follows."
                 ),
-            )
+            ),
+            "approval": approval_param(),
         },
         default_args=_defaults(retries=2),
     )
@@ -360,10 +362,12 @@ def build_collection_dag(
             label = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
             return str(publish(_settings(), label))
 
-        @task
-        def send_file_notices(batch_id: str) -> int:
-            """Tell units and the district about files of note (a replacement older than the
-            file it replaced), each once."""
+        @task(trigger_rule="all_done")
+        def send_file_notices() -> int:
+            """Tell units at once of their rejected files (every problem in one message), the
+            district of corrections held for an approved period, and both of a replacement
+            older than the file it replaced; each once. It runs even when a chunk or the load
+            failed: the files already handled are told."""
             return _send_notices()
 
         @task
@@ -378,8 +382,10 @@ def build_collection_dag(
         checked >> loaded
         periods = loaded["periods"]
         built = build_marts(loaded["batch_id"], periods)
-        built >> [publish_report(periods), send_deadline_alerts(periods)]
-        send_file_notices(loaded["batch_id"])
+        published = publish_report(periods)
+        built >> [published, send_deadline_alerts(periods)]
+        [checked, loaded] >> send_file_notices()
+        approval_tasks(periods, _settings, published)
 
     return collection()
 

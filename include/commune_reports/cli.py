@@ -59,6 +59,11 @@ _STATUS_TEXT = {
     ),
     "left_for_later": ("để lần sau", "left for a later run"),
     "skipped": ("bỏ qua", "skipped"),
+    "pending_correction": (
+        "kỳ đã được duyệt: bản sửa chờ huyện quyết định, chưa tính vào số liệu",
+        "the period is approved: a correction awaiting the district's decision, not yet counted",
+    ),
+    "declined": ("bản sửa đã bị từ chối", "a correction that was declined"),
 }
 
 
@@ -136,7 +141,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from commune_reports.report import figure_rows, load_figures, render_text
+    from commune_reports.report import approval_section, figure_rows, load_figures, render_text
     from commune_reports.warehouse import ensure_schema, get_engine
 
     settings = load_settings()
@@ -158,8 +163,71 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(figure_rows(figures), ensure_ascii=False, indent=2))
     else:
-        print(render_text(figures), end="")
+        print(render_text(figures) + approval_section(engine, args.period), end="")
     return 0
+
+
+def _who(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.by or os.environ.get("COMMUNE_REPORTS_APPROVER") or getpass.getuser()
+
+
+def _cmd_approve(args: argparse.Namespace) -> int:
+    from commune_reports.approvals import ApprovalError, decide, render_state, state
+    from commune_reports.periods import parse_period
+    from commune_reports.warehouse import ensure_schema, get_engine
+
+    settings = load_settings()
+    engine = get_engine(settings.warehouse_url)
+    ensure_schema(engine)
+    try:
+        period = parse_period(args.period)
+        done = decide(
+            settings,
+            period,
+            _who(args),
+            "cli",
+            dt.datetime.now(dt.UTC),
+            approve=not args.not_approved,
+            note=args.note,
+        )
+    except (ApprovalError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        print(json.dumps(done, ensure_ascii=False, indent=2))
+    else:
+        print(render_state(state(engine, period)), end="")
+        if done["corrections_applied"]:
+            print(
+                f"{len(done['corrections_applied'])} bản sửa đã áp dụng / corrections applied: "
+                + ", ".join(sid[:12] for sid in done["corrections_applied"])
+            )
+    return EXIT_OK
+
+
+def _cmd_corrections(args: argparse.Namespace) -> int:
+    from commune_reports.approvals import ApprovalError, as_dict, decline, render_state, state
+    from commune_reports.periods import parse_period
+    from commune_reports.warehouse import ensure_schema, get_engine
+
+    settings = load_settings()
+    engine = get_engine(settings.warehouse_url)
+    ensure_schema(engine)
+    try:
+        period = parse_period(args.period)
+        if args.decline:
+            decline(settings, args.decline, _who(args), args.note)
+    except (ApprovalError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    states = state(engine, period)
+    if args.format == "json":
+        print(json.dumps(as_dict(states), ensure_ascii=False, indent=2))
+    else:
+        print(render_state(states), end="")
+    return EXIT_OK
 
 
 def _today() -> dt.date:
@@ -316,6 +384,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", required=True, help="2023Q4, 2023 or a range")
     p.add_argument("--as-of", type=_date, help="the day to act as (default today)")
     p.set_defaults(func=_cmd_alerts)
+    p = sub.add_parser(
+        "approve",
+        help="approve a period's report (applies its pending corrections and locks it: a later "
+        "delivery waits as a pending correction until approved)",
+    )
+    p.add_argument("--period", required=True, help="2023Q4 or 2023")
+    p.add_argument("--by", help="who approves (default $COMMUNE_REPORTS_APPROVER, else the user)")
+    p.add_argument("--note", help="a note kept with the decision")
+    p.add_argument(
+        "--not-approved",
+        action="store_true",
+        help="record that the report is not approved (nothing is applied)",
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_approve)
+    p = sub.add_parser(
+        "corrections",
+        help="a period's approval and its pending corrections, with what each would change",
+    )
+    p.add_argument("--period", required=True, help="2023Q4 or 2023")
+    p.add_argument("--decline", metavar="ID", help="decline this pending correction (id prefix)")
+    p.add_argument("--by", help="who declines (default $COMMUNE_REPORTS_APPROVER, else the user)")
+    p.add_argument("--note", help="why, kept with the decision")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_corrections)
     p = sub.add_parser("warehouse", help="administer the warehouse (PostgreSQL)")
     actions = p.add_subparsers(dest="action", required=True)
     p = actions.add_parser(

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, bindparam, text
 from commune_reports.warehouse import utc_seconds
 
 UNFINISHED = ("received", "parsed", "validated")
-FINAL = ("accepted", "rejected", "superseded")
+# final for the pipeline; a pending correction waits for the district's decision (approvals)
+FINAL = ("accepted", "rejected", "superseded", "pending_correction", "declined")
 IN_LIST = 500
 
 
@@ -106,3 +107,20 @@ def move(
     )
     record(conn, [(sid, before, after, (notes or {}).get(sid)) for sid in moved], actor)
     return moved
+
+
+def owe_notices(
+    conn: Connection, ids: Sequence[str], kind: str, at: dt.datetime | None = None
+) -> None:
+    """Record that a notice of ``kind`` is owed about each submission (once: a notice already
+    owed stays as it was); :mod:`commune_reports.notices` delivers it."""
+    if not ids:
+        return
+    when = utc_seconds(at or dt.datetime.now(dt.UTC))
+    conn.execute(
+        text(
+            "INSERT INTO notices_due (submission_id, kind, due_at) VALUES (:s, :k, :at) "
+            "ON CONFLICT (submission_id, kind) DO NOTHING"
+        ),
+        [{"s": sid, "k": kind, "at": when} for sid in ids],
+    )

@@ -1,9 +1,17 @@
-"""Notices about one submission, sent to its unit and the district once each: today, a
-replacement file that was last modified before the file it replaced (``stale_revision``), in
-case an old version was sent by mistake.
+"""Notices about one submission, sent as soon as a run has handled it:
 
-A notice is recorded in ``notices_sent`` per channel and recipient only once delivered, so a
-rerun sends nothing twice and a failed delivery is tried again by the next run.
+- ``rejected``: to the unit's contacts (the district's when the unit is unknown), with every
+  problem of the file at once: sheet, cell, value found and how to fix it, Vietnamese then
+  English (the same text as the quarantine note);
+- ``pending_correction``: to the district, a delivery for an approved period, held until the
+  district decides, with what it would change;
+- ``stale_revision``: to the unit and the district, a replacement file that was last modified
+  before the file it replaced, in case an old version was sent by mistake.
+
+What is owed is written with the status change that calls for it (``notices_due``; a stale
+revision by its warning). A notice is recorded in ``notices_sent`` per channel and recipient
+only once delivered, so a rerun sends nothing twice and a failed delivery is tried again by the
+next run.
 """
 
 from __future__ import annotations
@@ -19,23 +27,30 @@ from sqlalchemy import Engine, text
 from commune_reports.alerts import district_code
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
+from commune_reports.ledger import select_in
 from commune_reports.warehouse import exclusive, utc_seconds, writing
 
 log = logging.getLogger(__name__)
-KINDS = ("stale_revision",)
+KINDS = ("rejected", "pending_correction", "stale_revision")
 
 
 def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, str, str]]]:
-    """Warnings that call for a notice, with their submission, and the (submission, kind,
-    channel, recipient) deliveries already made."""
+    """Notices owed, with their submission, and the (submission, kind, channel, recipient)
+    deliveries already made."""
+    columns = "s.unit_code, s.regime, s.period_code, s.original_name, s.submission_id"
     with engine.connect() as conn:
-        rows = conn.execute(
+        owed = conn.execute(
             text(
-                "SELECT w.submission_id, w.rule AS kind, w.message_vi, w.message_en, "
-                "s.unit_code, s.regime, s.period_code, s.original_name "
-                "FROM submission_warnings AS w JOIN submissions AS s "
-                "ON s.submission_id = w.submission_id "
-                "WHERE w.rule IN ('stale_revision') ORDER BY s.arrival_seq, w.seq"
+                f"SELECT n.kind, {columns}, NULL AS message_vi, NULL AS message_en, "
+                "s.arrival_seq, 0 AS seq FROM notices_due AS n JOIN submissions AS s "
+                "ON s.submission_id = n.submission_id"
+            )
+        ).all()
+        stale = conn.execute(
+            text(
+                f"SELECT w.rule AS kind, {columns}, w.message_vi, w.message_en, s.arrival_seq, "
+                "w.seq FROM submission_warnings AS w JOIN submissions AS s "
+                "ON s.submission_id = w.submission_id WHERE w.rule = 'stale_revision'"
             )
         ).all()
         sent = {
@@ -44,15 +59,97 @@ def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, s
                 text("SELECT submission_id, kind, channel, recipient FROM notices_sent")
             )
         }
-    return [dict(r._mapping) for r in rows], sent
+        ids = sorted({r.submission_id for r in owed if r.kind == "rejected"})
+        problems: dict[str, list[dict[str, Any]]] = {}
+        for r in select_in(
+            conn,
+            "SELECT submission_id, rule, sheet, cell, found, message_vi, message_en "
+            "FROM submission_errors WHERE submission_id IN :ids ORDER BY submission_id, seq",
+            ids,
+        ):
+            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
+    rows = sorted([*owed, *stale], key=lambda r: (r.arrival_seq or 0, r.seq))
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        item["problems"] = problems.get(r.submission_id, [])
+        out.append(item)
+    return out, sent
 
 
-def compose(notice: dict[str, Any]) -> Message:
+def _paragraphs(lines: list[str]) -> str:
+    return "".join(f"<p>{html.escape(x)}</p>" for x in lines if x)
+
+
+def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
     """Vietnamese first, English below; plain text and HTML; the payload for webhooks."""
-    unit, period = notice["unit_code"], notice["period_code"]
-    subject = (
-        f"[Tệp thay thế cũ hơn / Older replacement] {unit} {period}: {notice['original_name']}"
+    unit, period, name = (
+        notice["unit_code"] or "?",
+        notice["period_code"] or "?",
+        notice["original_name"],
     )
+    kind = notice["kind"]
+    payload = {
+        "stage": kind,
+        "regime": notice["regime"],
+        "period": notice["period_code"],
+        "unit": notice["unit_code"],
+        "submission_id": notice["submission_id"],
+        "file": name,
+    }
+    if kind == "rejected":
+        from commune_reports.quarantine import feedback_text
+
+        subject = f"[Tệp bị từ chối / File rejected] {unit} {period}: {name}"
+        body = feedback_text(name, notice["problems"])
+        text_body = (
+            f"Đơn vị {unit}, kỳ {period}: sửa tất cả các lỗi dưới đây rồi gửi lại tệp.\n"
+            f"Unit {unit}, period {period}: fix every problem below, then send the file again."
+            f"\n\n{body}"
+        )
+        payload["problems"] = [
+            {k: p[k] for k in ("rule", "sheet", "cell", "found", "message_vi", "message_en")}
+            for p in notice["problems"]
+        ]
+        html_body = (
+            "<html><body>"
+            + "".join(
+                f"<p>{html.escape(line)}</p>" if line else "" for line in text_body.splitlines()
+            )
+            + "</body></html>"
+        )
+        return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+    if kind == "pending_correction":
+        from commune_reports.approvals import correction_lines, state
+        from commune_reports.periods import parse_period
+
+        lines = []
+        if engine is not None and notice["period_code"]:
+            for st in state(engine, parse_period(notice["period_code"])):
+                for c in st.pending:
+                    if c.submission_id == notice["submission_id"]:
+                        lines = correction_lines(c)
+        subject = f"[Bản sửa chờ duyệt / Correction to approve] {unit} {period}: {name}"
+        lines_vi = [
+            f"Kỳ {period} đã được duyệt. Đơn vị {unit} gửi tệp {name}: số liệu chưa thay đổi, "
+            "chờ huyện quyết định (commune-reports corrections / approve, hoặc mục cần xử lý "
+            "trong Airflow).",
+        ]
+        lines_en = [
+            f"Period {period} is approved. Unit {unit} sent {name}: no figure has changed; it "
+            "waits for the district's decision (commune-reports corrections / approve, or the "
+            "required actions in Airflow).",
+        ]
+        text_body = "\n".join([*lines_vi, *lines, "", "---", *lines_en, ""])
+        html_body = (
+            "<html><body>"
+            + _paragraphs(lines_vi + lines)
+            + '<hr><div lang="en">'
+            + _paragraphs(lines_en)
+            + "</div></body></html>"
+        )
+        return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+    subject = f"[Tệp thay thế cũ hơn / Older replacement] {unit} {period}: {name}"
     lines_vi = [
         f"Đơn vị {unit}, kỳ {period}: {notice['message_vi']}",
         "Nếu số liệu đã đúng, không cần làm gì thêm.",
@@ -64,20 +161,22 @@ def compose(notice: dict[str, Any]) -> Message:
     text_body = "\n".join([*lines_vi, "", "---", *lines_en, ""])
     html_body = (
         "<html><body>"
-        + "".join(f"<p>{html.escape(x)}</p>" for x in lines_vi)
+        + _paragraphs(lines_vi)
         + '<hr><div lang="en">'
-        + "".join(f"<p>{html.escape(x)}</p>" for x in lines_en)
+        + _paragraphs(lines_en)
         + "</div></body></html>"
     )
-    payload = {
-        "stage": notice["kind"],
-        "regime": notice["regime"],
-        "period": period,
-        "unit": unit,
-        "submission_id": notice["submission_id"],
-        "file": notice["original_name"],
-    }
     return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+
+
+def recipients(notice: dict[str, Any], catalog: Catalog, district: list[str]) -> list[str]:
+    """Whom a notice is mailed to: see the module's docstring."""
+    unit = list(catalog.emails(notice["unit_code"])) if notice["unit_code"] else []
+    if notice["kind"] == "rejected":
+        return unit or district
+    if notice["kind"] == "pending_correction":
+        return district
+    return unit + [m for m in district if m not in unit]
 
 
 def send_file_notices(
@@ -86,8 +185,8 @@ def send_file_notices(
     now: dt.datetime,
     catalog: Catalog | None = None,
 ) -> list[dict[str, Any]]:
-    """Deliver every notice not yet delivered, to the unit's contacts and the district's;
-    record each success at once; raise all failures together (retried by the next run)."""
+    """Deliver every notice not yet delivered, to its recipients on every channel; record
+    each success at once; raise all failures together (retried by the next run)."""
     catalog = catalog or load_catalog()
     delivered: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -97,9 +196,8 @@ def send_file_notices(
         if notices and not channels:
             log.warning("%d file notices due but no channel configured: nothing sent", len(notices))
         for notice in notices:
-            message = compose(notice)
-            mails = list(catalog.emails(notice["unit_code"]))
-            mails += [m for m in district if m not in mails]
+            message = compose(notice, engine)
+            mails = recipients(notice, catalog, district)
             for channel in channels:
                 for recipient in targets(channel, mails):
                     key = (notice["submission_id"], notice["kind"], channel.name, recipient)

@@ -10,7 +10,7 @@ from typing import Any
 
 from commune_reports import stages
 from commune_reports.catalog import load_catalog
-from commune_reports.ledger import select_in
+from commune_reports.ledger import FINAL, select_in
 from commune_reports.periods import Period, parse_period
 from commune_reports.settings import Settings
 from commune_reports.warehouse import get_engine
@@ -82,9 +82,6 @@ def _problems(conn: Any, table: str, ids: list[str]) -> dict[str, list[dict[str,
     for items in out.values():
         items.sort(key=lambda item: item.pop("seq"))
     return out
-
-
-FINAL = ("accepted", "rejected", "superseded")
 
 
 def ingest_paths(

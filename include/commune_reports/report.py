@@ -273,19 +273,29 @@ def _evaluation(figures: Figures, key: str, catalog: Catalog) -> str:
     return text_
 
 
+def approval_section(engine: Engine, period_text: str) -> str:
+    """The closing lines on each period's approval and pending corrections."""
+    from commune_reports.approvals import render_state, state
+
+    states = [st for p in parse_period_range(period_text) for st in state(engine, p)]
+    body = render_state(states)
+    return f"\n{body}" if body else ""
+
+
 def publish(settings: Any, period_text: str) -> Path:
     """Write the text and JSON report of ``period_text`` under ``<home>/reports``."""
     import json
 
     from commune_reports.warehouse import get_engine
 
-    figures = load_figures(get_engine(settings.warehouse_url), period_text)
+    engine = get_engine(settings.warehouse_url)
+    figures = load_figures(engine, period_text)
     settings.reports.mkdir(parents=True, exist_ok=True)
     stem = period_text.replace("..", "_to_")
     rows = json.dumps(figure_rows(figures), ensure_ascii=False, indent=2)
     _replace_file(settings.reports / f"{stem}.json", rows)
     path = settings.reports / f"{stem}.txt"
-    _replace_file(path, render_text(figures))
+    _replace_file(path, render_text(figures) + approval_section(engine, period_text))
     return path
 
 

@@ -144,6 +144,7 @@ def _reject(
         },
     )
     _store_problems(conn, {sid: problems[sid] for sid in moved})
+    ledger.owe_notices(conn, moved, "rejected")
     return moved
 
 
@@ -300,10 +301,32 @@ def parse_chunk(settings: Settings, chunk: str) -> int:
             {"submission_id": sid, "seq": n, **w.as_dict()}
             for n, w in enumerate(form.warnings, start=1)
         ]
+    # a file whose unit, period and sheet are known goes on to validation even with problems
+    # in some cells: every rule runs on what was read, so its feedback lists everything at once
+    # (validate_chunk rejects it with both); the others are rejected here
+    carried = {sid: found for sid, found in problems.items() if _identified(headers[sid])}
     with writing(engine) as conn:
-        ok = [sid for sid in headers if sid not in problems]
-        moved = ledger.move(conn, ok, "received", "parsed", batch_id, extra=headers)
-        moved += _reject(conn, problems, "received", batch_id, extra=headers)
+        ok = [sid for sid in headers if sid not in problems or sid in carried]
+        moved = ledger.move(
+            conn,
+            ok,
+            "received",
+            "parsed",
+            batch_id,
+            notes={
+                sid: "problems found while reading: validated before rejection" for sid in carried
+            },
+            extra=headers,
+        )
+        _delete_for(conn, "submission_errors", [sid for sid in moved if sid in carried])
+        _store_problems(conn, {sid: carried[sid] for sid in moved if sid in carried})
+        moved += _reject(
+            conn,
+            {sid: found for sid, found in problems.items() if sid not in carried},
+            "received",
+            batch_id,
+            extra=headers,
+        )
         if len(moved) < len(rows):
             log.info("chunk %s: %d files parsed by another run", chunk, len(rows) - len(moved))
         if not moved:
@@ -334,6 +357,26 @@ def parse_chunk(settings: Settings, chunk: str) -> int:
             )
         analyze(conn, ("submissions", "submission_values"), len(staged))
     return len(moved)
+
+
+def _identified(header: dict[str, Any]) -> bool:
+    """Is enough of the file known to validate it (its unit, regime, period and sheet)?"""
+    return all(header.get(k) for k in ("unit_code", "unit_key", "regime", "period_code", "sheet"))
+
+
+def _read_problems(conn: Connection, ids: Sequence[str]) -> dict[str, list[Problem]]:
+    """The problems stored at parse for files carried on to validation."""
+    out: dict[str, list[Problem]] = {}
+    for r in ledger.select_in(
+        conn,
+        "SELECT submission_id, stage, rule, sheet, cell, metric_code, found, message_vi, "
+        "message_en FROM submission_errors WHERE submission_id IN :ids "
+        "ORDER BY submission_id, seq",
+        list(ids),
+    ):
+        fields = dict(r._mapping)
+        out.setdefault(fields.pop("submission_id"), []).append(Problem(**fields))
+    return out
 
 
 def validate_chunk(
@@ -379,6 +422,9 @@ def validate_chunk(
         failures = validate_mod.run_suites(long, wide, forms, periods)
         problems = validate_mod.problems_from_failures(failures, long, wide, periods)
         with writing(engine) as conn:
+            read = _read_problems(conn, [s["submission_id"] for s in subs])
+            problems = validate_mod.with_parse_problems(read, problems)
+            _delete_for(conn, "submission_errors", sorted(read))
             rejected = _reject(conn, problems, "parsed", batch_id)
             ok = [s["submission_id"] for s in subs if s["submission_id"] not in problems]
             passed = ledger.move(conn, ok, "parsed", "validated", batch_id)
@@ -427,80 +473,97 @@ def validate_batch(
 # -- load, marts, completeness ------------------------------------------------------------
 
 
+LOAD_COLUMNS = (
+    "submission_id, unit_code, regime, period_code, received_at, arrival_seq, "
+    "file_modified_at, original_name, status"
+)
+
+
 def load_batch(settings: Settings, batch_id: str) -> int:
     """Load validated submissions into facts, one transaction for the batch.
 
-    For each unit and period the latest delivery wins, within the batch and across batches:
-    latest by receipt time, ties broken by arrival order. The winner's values replace the
-    facts (delete + insert) and every other delivery is marked superseded by it, including
-    one of this batch that arrived before the delivery already accepted. A winner last modified
-    before a delivery it replaces is flagged (``stale_revision``) for the unit and the
-    district. A rerun finds nothing validated and changes nothing."""
+    A delivery for a period the district has approved is held as a pending correction
+    (:mod:`commune_reports.approvals`): it changes nothing until approved. The others are
+    applied by :func:`apply_deliveries`. A rerun finds nothing validated and changes nothing."""
+    from commune_reports.approvals import hold_corrections
+
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
-    columns = (
-        "submission_id, unit_code, regime, period_code, received_at, arrival_seq, "
-        "file_modified_at, original_name, status"
-    )
     with writing(engine) as conn:
         subs = conn.execute(
-            text(f"SELECT {columns} FROM submissions WHERE batch_id = :b AND status = 'validated'"),
+            text(
+                f"SELECT {LOAD_COLUMNS} FROM submissions "
+                "WHERE batch_id = :b AND status = 'validated'"
+            ),
             {"b": batch_id},
         ).all()
         if not subs:
             return 0
         register_periods(conn, {(s.regime, parse_period(s.period_code)) for s in subs}, catalog)
-        contenders: dict[tuple[str, str, str], list[Any]] = {}
-        for s in subs:
-            contenders.setdefault((s.unit_code, s.regime, s.period_code), []).append(s)
-        for row in _accepted(conn, columns, list(contenders)):
-            contenders[(row.unit_code, row.regime, row.period_code)].append(row)
-        winners, losers, stale = [], {}, []
-        for group in contenders.values():
-            group.sort(key=_arrival)
-            winner = group[-1]
-            winners.append(winner)
-            for other in group[:-1]:
-                losers[other.submission_id] = (other, winner)
-            if winner.status == "validated" and (older := _stale(winner, group[:-1])):
-                stale.append((winner, older))
-        fresh = [w for w in winners if w.status == "validated"]
-        keys = [
-            {"u": w.unit_code, "r": w.regime, "p": w.period_code, "s": w.submission_id}
-            for w in fresh
-        ]
-        for before in ("accepted", "validated"):
-            ids = [sid for sid, (other, _) in losers.items() if other.status == before]
-            ledger.move(
-                conn,
-                ids,
-                before,
-                "superseded",
-                batch_id,
-                notes={sid: f"by {losers[sid][1].submission_id[:12]}" for sid in ids},
-                extra={sid: {"superseded_by": losers[sid][1].submission_id} for sid in ids},
-            )
-        if keys:
-            conn.execute(
-                text("DELETE FROM facts WHERE unit_code = :u AND regime = :r AND period_code = :p"),
-                keys,
-            )
-        for start in range(0, len(fresh), IN_LIST):
-            chunk = [w.submission_id for w in fresh[start : start + IN_LIST]]
-            conn.execute(
-                text(
-                    "INSERT INTO facts (unit_code, regime, period_code, metric_code, unit_key, "
-                    "value, submission_id, sheet, cell) "
-                    "SELECT s.unit_code, s.regime, s.period_code, v.metric_code, s.unit_key, "
-                    "v.value, s.submission_id, v.sheet, v.cell "
-                    "FROM submission_values AS v JOIN submissions AS s "
-                    "ON s.submission_id = v.submission_id WHERE s.submission_id IN :ids"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": chunk},
-            )
-        ledger.move(conn, [w.submission_id for w in fresh], "validated", "accepted", batch_id)
-        _flag_stale(conn, stale)
+        loaded = apply_deliveries(conn, hold_corrections(conn, subs, batch_id), batch_id)
         analyze(conn, ("submissions", "facts"), len(subs) * 10)
+    return loaded
+
+
+def apply_deliveries(conn: Connection, subs: Sequence[Any], actor: str) -> int:
+    """Make validated deliveries (rows of :data:`LOAD_COLUMNS`) the facts where they win.
+
+    For each unit and period the latest delivery wins, within the batch and across batches:
+    latest by receipt time, ties broken by arrival order. The winner's values replace the
+    facts (delete + insert) and every other delivery is marked superseded by it, including
+    one that arrived before the delivery already accepted. A winner last modified before a
+    delivery it replaces is flagged (``stale_revision``) for the unit and the district."""
+    if not subs:
+        return 0
+    contenders: dict[tuple[str, str, str], list[Any]] = {}
+    for s in subs:
+        contenders.setdefault((s.unit_code, s.regime, s.period_code), []).append(s)
+    for row in _accepted(conn, LOAD_COLUMNS, list(contenders)):
+        contenders[(row.unit_code, row.regime, row.period_code)].append(row)
+    winners, losers, stale = [], {}, []
+    for group in contenders.values():
+        group.sort(key=_arrival)
+        winner = group[-1]
+        winners.append(winner)
+        for other in group[:-1]:
+            losers[other.submission_id] = (other, winner)
+        if winner.status == "validated" and (older := _stale(winner, group[:-1])):
+            stale.append((winner, older))
+    fresh = [w for w in winners if w.status == "validated"]
+    keys = [
+        {"u": w.unit_code, "r": w.regime, "p": w.period_code, "s": w.submission_id} for w in fresh
+    ]
+    for before in ("accepted", "validated"):
+        ids = [sid for sid, (other, _) in losers.items() if other.status == before]
+        ledger.move(
+            conn,
+            ids,
+            before,
+            "superseded",
+            actor,
+            notes={sid: f"by {losers[sid][1].submission_id[:12]}" for sid in ids},
+            extra={sid: {"superseded_by": losers[sid][1].submission_id} for sid in ids},
+        )
+    if keys:
+        conn.execute(
+            text("DELETE FROM facts WHERE unit_code = :u AND regime = :r AND period_code = :p"),
+            keys,
+        )
+    for start in range(0, len(fresh), IN_LIST):
+        chunk = [w.submission_id for w in fresh[start : start + IN_LIST]]
+        conn.execute(
+            text(
+                "INSERT INTO facts (unit_code, regime, period_code, metric_code, unit_key, "
+                "value, submission_id, sheet, cell) "
+                "SELECT s.unit_code, s.regime, s.period_code, v.metric_code, s.unit_key, "
+                "v.value, s.submission_id, v.sheet, v.cell "
+                "FROM submission_values AS v JOIN submissions AS s "
+                "ON s.submission_id = v.submission_id WHERE s.submission_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": chunk},
+        )
+    ledger.move(conn, [w.submission_id for w in fresh], "validated", "accepted", actor)
+    _flag_stale(conn, stale)
     return len(fresh)
 
 

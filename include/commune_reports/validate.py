@@ -423,3 +423,23 @@ def problems_from_failures(
                 )
             out.setdefault(sid, []).append(problem)
     return out
+
+
+def with_parse_problems(
+    read: dict[str, list[Problem]], checked: dict[str, list[Problem]]
+) -> dict[str, list[Problem]]:
+    """All of each file's problems in one list: those found while reading, then the rules'
+    findings, without the ones a reading problem causes (a required metric "missing" because
+    its cell could not be read, or a comparison with a cell that could not be read)."""
+    out = {sid: list(items) for sid, items in checked.items()}
+    pairs = {rule: (a, b) for rule, a, b in PAIR_RULES}
+    for sid, found in read.items():
+        cells = {(p.sheet, p.cell) for p in found if p.cell}
+        metrics = {p.metric_code for p in found if p.metric_code}
+        out[sid] = list(found) + [
+            p
+            for p in checked.get(sid, [])
+            if (p.sheet, p.cell) not in cells
+            and not ({*pairs.get(p.rule, ()), p.metric_code} & metrics)
+        ]
+    return out

@@ -49,13 +49,35 @@ def test_collection_graph(dagbag, dag_id: str) -> None:
     assert "periods" in dag.params
     order = [t.task_id for t in dag.topological_sort()]
     assert order[:4] == ["discover", "parse_and_validate", "load", "build_marts"]
-    assert set(order[4:]) == {"publish_report", "send_deadline_alerts", "send_file_notices"}
+    assert set(order[4:]) == {
+        "publish_report",
+        "send_deadline_alerts",
+        "send_file_notices",
+        "approval_request",
+        "approve_report",
+        "record_decision",
+    }
     # files are parsed and validated by one mapped task per chunk of the run, then loaded once
     checking = dag.task_dict["parse_and_validate"]
     assert type(checking).__name__.endswith("MappedOperator")
     assert dag.task_dict["load"].upstream_task_ids == {"discover", "parse_and_validate"}
     assert "build_marts" in dag.task_dict["send_deadline_alerts"].upstream_task_ids
-    assert dag.task_dict["send_file_notices"].upstream_task_ids == {"load"}
+    # rejected files are told even when a chunk or the load failed
+    notices = dag.task_dict["send_file_notices"]
+    assert notices.upstream_task_ids == {"load", "parse_and_validate"}
+    assert notices.trigger_rule == "all_done"
+    # the district approves the published report in the UI's required actions (standard
+    # provider's human-in-the-loop operator), and the answer is recorded after
+    assert "approval" in dag.params
+    assert dag.task_dict["approval_request"].upstream_task_ids == {"load", "publish_report"}
+    answer = dag.task_dict["approve_report"]
+    assert type(answer).__name__ == "HITLOperator"
+    assert answer.upstream_task_ids == {"approval_request"}
+    assert set(answer.params) == {"note"}  # not the DAG's own params
+    assert dag.task_dict["record_decision"].upstream_task_ids == {
+        "approve_report",
+        "approval_request",
+    }
 
 
 def test_alerts_graph(dagbag) -> None:
