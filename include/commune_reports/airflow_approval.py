@@ -51,7 +51,7 @@ def approval_tasks(periods: Any, settings: Any, upstream: Any) -> None:
             return None
         engine = get_engine(settings().warehouse_url)
         states = [st for p in periods for st in state(engine, parse_period(p))]
-        open_ = [st for st in states if not st.approved or st.pending]
+        open_ = [st for st in states if st.to_decide]
         if not open_:
             log.info("nothing to decide: %s approved, no pending correction", periods)
             return None

@@ -50,11 +50,18 @@ class PeriodState:
     decided_at: Any = None
     via: str | None = None
     note: str | None = None
+    facts: int = 0  # how many figures the period holds
     pending: list[Correction] = field(default_factory=list)
 
     @property
     def approved(self) -> bool:
         return self.decision == "approved"
+
+    @property
+    def to_decide(self) -> bool:
+        """Is there something for the district to decide: figures not approved yet, or
+        corrections waiting?"""
+        return bool(self.pending) or (self.facts > 0 and not self.approved)
 
 
 def _latest(conn: Connection, pairs: Iterable[tuple[str, str]] | None = None) -> dict:
@@ -172,10 +179,19 @@ def state(engine: Engine, period: Period) -> list[PeriodState]:
         pairs = covered(conn, period)
         decided = _latest(conn, pairs)
         pending = _pending(conn, pairs)
+        counts = {
+            (r.regime, r.period_code): r.n
+            for r in ledger.select_in(
+                conn,
+                "SELECT regime, period_code, COUNT(*) AS n FROM facts "
+                "WHERE period_code IN :ids GROUP BY regime, period_code",
+                sorted({p for _, p in pairs}),
+            )
+        }
     out = []
     for regime, code in pairs:
         row = decided.get((regime, code))
-        st = PeriodState(regime=regime, period_code=code)
+        st = PeriodState(regime=regime, period_code=code, facts=counts.get((regime, code), 0))
         if row is not None:
             st.decision, st.decided_by, st.decided_at = row.decision, row.decided_by, row.decided_at
             st.via, st.note = row.via, row.note
@@ -206,7 +222,15 @@ def decide(
     actor = f"approval:{by}"
     with writing(engine) as conn:
         pairs = covered(conn, period)
-        if not pairs:
+        held = ledger.select_in(
+            conn,
+            "SELECT regime, period_code FROM facts WHERE period_code IN :ids "
+            "UNION SELECT regime, period_code FROM submissions WHERE status = :s "
+            "AND period_code IN :ids",
+            sorted({p for _, p in pairs}),
+            s=PENDING,
+        )
+        if not {(r.regime, r.period_code) for r in held} & set(pairs):
             raise ApprovalError(
                 f"kỳ {period.code} chưa có số liệu để duyệt / period {period.code} has no figures "
                 "to approve: run it first"
@@ -327,32 +351,36 @@ def correction_lines(c: Correction) -> list[str]:
 
 
 def render_state(states: Sequence[PeriodState]) -> str:
-    """The report's closing lines: the approval (who, when) and any pending corrections."""
-    lines = []
+    """The report's closing lines: each approval (who, when), what is not approved yet, and
+    any pending corrections with what they would change."""
+    lines, undecided = [], []
     for st in states:
-        head = f"Phê duyệt / Approval ({st.regime} {st.period_code}): "
+        label = f"{st.regime} {st.period_code}"
         if st.approved:
-            head += (
-                f"đã duyệt bởi {st.decided_by} lúc {_local(st.decided_at)} / approved by "
-                f"{st.decided_by} at {_local(st.decided_at)} (Asia/Ho_Chi_Minh, {st.via})"
+            lines.append(
+                f"Phê duyệt / Approval ({label}): đã duyệt bởi {st.decided_by} lúc "
+                f"{_local(st.decided_at)} / approved by {st.decided_by} at "
+                f"{_local(st.decided_at)} (Asia/Ho_Chi_Minh, {st.via})"
             )
         elif st.decision == "not_approved":
-            head += (
-                f"chưa duyệt ({st.decided_by}, {_local(st.decided_at)}) / not approved "
-                f"({st.decided_by}, {_local(st.decided_at)})"
+            lines.append(
+                f"Phê duyệt / Approval ({label}): không duyệt ({st.decided_by}, "
+                f"{_local(st.decided_at)}) / not approved ({st.decided_by}, "
+                f"{_local(st.decided_at)})"
             )
-        else:
-            head += "chưa duyệt / not approved yet"
-        lines.append(head)
-        if st.note:
+        elif st.facts:
+            undecided.append(label)
+        if st.note and st.decision:
             lines.append(f"   Ghi chú / note: {st.note}")
         if st.pending:
             lines.append(
-                f"   {len(st.pending)} bản sửa chờ duyệt, chưa tính vào số liệu trên / "
+                f"   {label}: {len(st.pending)} bản sửa chờ duyệt, chưa tính vào số liệu trên / "
                 f"{len(st.pending)} pending corrections, not in the figures above:"
             )
             for c in st.pending:
                 lines += correction_lines(c)
+    if undecided:
+        lines.append("Phê duyệt / Approval: chưa duyệt / not approved yet: " + ", ".join(undecided))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

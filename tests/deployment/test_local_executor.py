@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from commune_reports.airflow_approval import ANSWER_TASK as APPROVAL_TASK
+from commune_reports.airflow_approval import APPROVE
 from commune_reports.periods import parse_period
 from commune_reports.pipeline import run_periods
 from commune_reports.settings import load_settings
@@ -137,4 +139,102 @@ def test_the_light_discovery_records_new_files_as_received_now(stack: Stack) -> 
     assert row.batch_id.startswith("discovery-")
     received = row.received_at.astimezone(dt.UTC)
     assert now - dt.timedelta(seconds=5) <= received <= dt.datetime.now(dt.UTC)
+    stack.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": True})
+
+
+def _answer_when_asked(
+    stack: Stack, dag_id: str, run_id: str, choice: str, note: str, timeout: float = 300
+) -> dict:
+    """Wait until the run's approval appears among the required actions (its HITL detail),
+    then answer it through the REST API as the admin; return what was asked."""
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{APPROVAL_TASK}/-1/hitlDetails"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            asked = stack.api("GET", path)
+            break
+        except RuntimeError as exc:
+            assert "404" in str(exc), exc
+            assert time.monotonic() < deadline, f"{run_id}: no approval asked in {timeout} s"
+            state = stack.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            assert state == "running", stack.describe_failure(dag_id, run_id)
+            time.sleep(1)
+    waiting = {t["task_id"]: t["state"] for t in stack.task_instances(dag_id, run_id)}
+    assert waiting[APPROVAL_TASK] not in ("success", "skipped"), waiting
+    assert waiting["record_decision"] not in ("success", "skipped"), waiting
+    stack.api("PATCH", path, json={"chosen_options": [choice], "params_input": {"note": note}})
+    return asked
+
+
+def test_the_district_approves_in_airflow_and_a_later_file_waits(stack: Stack) -> None:
+    """A run asked to (``approval: yes``) puts the report among the UI's required actions; the
+    answer is recorded with who gave it. A changed file for the approved quarter is then held:
+    a run changes no figure, and the next approval applies exactly that unit's change."""
+    import openpyxl
+
+    dag_id, period = "commune_reports_quarterly", "2022Q4"
+    stack.unpause(dag_id)
+    stack.wait_idle(dag_id)
+    engine = get_engine(stack.warehouse_url)
+    run_id = stack.trigger(dag_id, {"periods": period, "approval": "yes"})
+    asked = _answer_when_asked(stack, dag_id, run_id, APPROVE, "đã rà soát")
+    assert period in asked["subject"] and "Approve the report of 2022Q4" in asked["body"]
+    assert "Kỳ báo cáo: 2022Q4" in asked["body"]
+    stack.wait_run(dag_id, run_id)
+    with engine.connect() as conn:
+        decision = conn.execute(
+            text(
+                "SELECT decision, decided_by, via, note FROM period_approvals "
+                "WHERE regime = 'quarterly' AND period_code = :p ORDER BY seq DESC"
+            ),
+            {"p": period},
+        ).first()
+    assert tuple(decision) == ("approved", "admin", "airflow", "đã rà soát")
+    assert "approved by admin" in (stack.home / "reports" / f"{period}.txt").read_text("utf-8")
+
+    def facts() -> dict:
+        with engine.connect() as conn:
+            return {
+                (r.unit_code, r.metric_code): r.value
+                for r in conn.execute(
+                    text("SELECT unit_code, metric_code, value FROM facts WHERE period_code = :p"),
+                    {"p": period},
+                )
+            }
+
+    before = facts()
+    book = openpyxl.load_workbook(stack.home / "inbox" / period / f"872-MC_{period}.xlsx")
+    row = next(r for r in book.active.iter_rows() if r[1].value == "dossiers_received_online")
+    row[4].value = int(row[4].value) - 100
+    book.save(stack.home / "inbox" / period / f"872-MC_{period}_sua.xlsx")
+
+    held = stack.trigger(dag_id, {"periods": period})  # a manual run asks nothing by default
+    stack.wait_run(dag_id, held)
+    first_try_only(stack, dag_id, held)
+    assert facts() == before
+    report = (stack.home / "reports" / f"{period}.txt").read_text("utf-8")
+    assert "1 pending corrections, not in the figures above" in report
+
+    again = stack.trigger(dag_id, {"periods": period, "approval": "yes"})
+    asked = _answer_when_asked(stack, dag_id, again, APPROVE, "")
+    assert "applies 1 pending corrections" in asked["body"]
+    assert "dossiers_received_online [" in asked["body"]
+    stack.wait_run(dag_id, again)
+    after = facts()
+    assert {k for k in after if after[k] != before.get(k)} == {
+        ("872-MC", "dossiers_received_online")
+    }
+    assert (
+        after[("872-MC", "dossiers_received_online")]
+        == before[("872-MC", "dossiers_received_online")] - 100
+    )
+    with engine.connect() as conn:
+        applied = conn.execute(
+            text(
+                "SELECT corrections_applied FROM period_approvals WHERE regime = 'quarterly' "
+                "AND period_code = :p ORDER BY seq DESC"
+            ),
+            {"p": period},
+        ).scalar()
+    assert applied == 1
     stack.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": True})
