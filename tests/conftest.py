@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import SmtpServer, WebhookServer
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_INBOX = REPO / "include" / "sample_inbox"
 PG_ADMIN_URL = os.environ.get(
@@ -86,3 +88,21 @@ def warehouse(
         url = request.getfixturevalue("postgres_url")
         monkeypatch.setenv("COMMUNE_REPORTS_WAREHOUSE_URL", url)
         yield url
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server for one test."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    """A real webhook endpoint for one test: its URL and the JSON bodies it received."""
+    server = WebhookServer()
+    server.start()
+    yield server.url, server.received
+    server.stop()

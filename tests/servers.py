@@ -126,3 +126,37 @@ class SmtpServer:
         if self.controller:
             self.controller.stop()
             self.controller = None
+
+
+class WebhookServer:
+    """A real HTTP server on a loopback port that answers every POST with ``status`` and keeps
+    the JSON bodies it received; ``path`` is the URL's path (a token, in a real webhook)."""
+
+    def __init__(self, status: int = 204, path: str = "/hooks/commune-reports") -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[dict] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(json.loads(body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

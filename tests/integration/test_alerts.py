@@ -7,10 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import threading
-from collections.abc import Iterator
 from email.message import Message as MailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,36 +41,6 @@ REMINDED = sorted(
         "ubnd@docbinhkieu.thapmuoi.example.vn",
     ]
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict]]]:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/commune-reports", received
-    server.shutdown()
-    server.server_close()
 
 
 def _discovered(periods: list[Period], local: dt.datetime) -> None:

@@ -22,20 +22,11 @@ from commune_reports.pipeline import run_periods
 from commune_reports.settings import load_settings
 from commune_reports.warehouse import get_engine
 from tests.conftest import SAMPLE_INBOX
-from tests.integration.test_alerts import webhook  # noqa: F401  (a fixture)
 from tests.servers import SmtpServer
 
 APPROVER = "Trưởng phòng Nội vụ"
 UNIT, QUARTER, METRIC = "872-MC", "2022Q4", "dossiers_received_online"
 DISTRICT = ["noivu@thapmuoi.example.vn", "vanphong@thapmuoi.example.vn"]
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -96,7 +87,7 @@ def test_a_correction_waits_for_approval_then_changes_only_its_unit(
     home: Path,
     capsys: pytest.CaptureFixture[str],
     smtp: SmtpServer,
-    webhook: tuple[str, list[dict]],  # noqa: F811
+    webhook: tuple[str, list[dict]],
 ) -> None:
     url = approved
     facts, marts, report = _facts(url), _marts(url), _report(capsys, "2022")

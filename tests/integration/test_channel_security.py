@@ -5,9 +5,7 @@ token that must never show in an error, a log line or the warehouse."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from commune_reports.channels import (
     channels_from_env,
 )
 from commune_reports.redact import MaskingFilter, mask
-from tests.servers import SmtpServer, make_certificate
+from tests.servers import SmtpServer, WebhookServer, make_certificate
 
 PASSWORD = "Pl4nted-smtp-S3cret"
 TOKEN = "T0ken-planted-9f8e7d6c"
@@ -135,21 +133,11 @@ def test_environment_settings_make_the_same_channel(
 
 @pytest.fixture
 def failing_webhook() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(500)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/{TOKEN}?token={TOKEN}"
-    server.shutdown()
-    server.server_close()
+    """A webhook that answers 500, at a URL whose path and query hold a token."""
+    server = WebhookServer(status=500, path=f"/hooks/{TOKEN}?token={TOKEN}")
+    server.start()
+    yield server.url
+    server.stop()
 
 
 def test_a_failed_webhook_names_only_its_host(

@@ -17,19 +17,10 @@ from commune_reports.cli import main
 from commune_reports.notices import send_file_notices
 from commune_reports.template import write_form
 from commune_reports.warehouse import get_engine
-from tests.integration.test_alerts import webhook  # noqa: F401  (a fixture)
 from tests.servers import SmtpServer
 
 UNIT, PERIOD = "30052", "2023Q4"
 CONTACT = "ubnd@myhoa.thapmuoi.example.vn"
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _form(home: Path) -> Path:
@@ -49,7 +40,7 @@ def test_a_file_gets_every_problem_at_once(
     home: Path,
     warehouse: str,
     smtp: SmtpServer,
-    webhook: tuple[str, list[dict]],  # noqa: F811
+    webhook: tuple[str, list[dict]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = _form(home)

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from commune_reports import stages
@@ -238,11 +237,3 @@ def test_an_existing_warehouse_takes_the_new_schema(warehouse: str, tmp_path: Pa
     assert sorted(versions) == [p.stem for p in sql_files("schema")[1:]]
     ensure_schema(get_engine(warehouse))  # again: nothing to do, nothing changes
     assert len(_rows(warehouse, "SELECT * FROM submission_events")) == 1
-
-
-@pytest.fixture
-def smtp() -> SmtpServer:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
