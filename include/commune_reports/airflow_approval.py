@@ -35,7 +35,7 @@ def approval_tasks(periods: Any, settings: Any, upstream: Any) -> None:
     """request (skips the rest when nothing is to be decided) -> the human's answer -> record
     it, after ``upstream`` (the published report)."""
 
-    @task.short_circuit
+    @task.short_circuit(multiple_outputs=False)
     def approval_request(periods: list[str]) -> dict[str, Any] | None:
         """What the district is asked to decide, or nothing (the rest is skipped)."""
         from commune_reports.approvals import state
@@ -76,7 +76,7 @@ def approval_tasks(periods: Any, settings: Any, upstream: Any) -> None:
             "body": body,
         }
 
-    @task
+    @task(multiple_outputs=False)
     def record_decision(request: dict[str, Any]) -> dict[str, Any]:
         """Record the answer: approve (applying the corrections shown) or not, by whom."""
         import datetime as dt
