@@ -351,36 +351,38 @@ def correction_lines(c: Correction) -> list[str]:
 
 
 def render_state(states: Sequence[PeriodState]) -> str:
-    """The report's closing lines: each approval (who, when), what is not approved yet, and
-    any pending corrections with what they would change."""
-    lines, undecided = [], []
+    """The report's closing lines: the approvals (who, when; one line for the periods one
+    decision covered), what is not approved yet, and any pending corrections with what they
+    would change."""
+    lines: list[str] = []
+    groups: dict[tuple, list[str]] = {}
+    undecided = []
     for st in states:
         label = f"{st.regime} {st.period_code}"
-        if st.approved:
-            lines.append(
-                f"Phê duyệt / Approval ({label}): đã duyệt bởi {st.decided_by} lúc "
-                f"{_local(st.decided_at)} / approved by {st.decided_by} at "
-                f"{_local(st.decided_at)} (Asia/Ho_Chi_Minh, {st.via})"
-            )
-        elif st.decision == "not_approved":
-            lines.append(
-                f"Phê duyệt / Approval ({label}): không duyệt ({st.decided_by}, "
-                f"{_local(st.decided_at)}) / not approved ({st.decided_by}, "
-                f"{_local(st.decided_at)})"
-            )
+        if st.decision:
+            key = (st.decision, st.decided_by, _local(st.decided_at), st.via, st.note)
+            groups.setdefault(key, []).append(label)
         elif st.facts:
             undecided.append(label)
-        if st.note and st.decision:
-            lines.append(f"   Ghi chú / note: {st.note}")
+    for (decision, by, at, via, note), labels in groups.items():
+        if decision == "approved":
+            said = f"đã duyệt bởi {by} lúc {at} / approved by {by} at {at}"
+        else:
+            said = f"không duyệt ({by}, {at}) / not approved ({by}, {at})"
+        lines.append(f"Phê duyệt / Approval: {said} (Asia/Ho_Chi_Minh, {via}): {', '.join(labels)}")
+        if note:
+            lines.append(f"   Ghi chú / note: {note}")
+    if undecided:
+        lines.append("Phê duyệt / Approval: chưa duyệt / not approved yet: " + ", ".join(undecided))
+    for st in states:
         if st.pending:
             lines.append(
-                f"   {label}: {len(st.pending)} bản sửa chờ duyệt, chưa tính vào số liệu trên / "
-                f"{len(st.pending)} pending corrections, not in the figures above:"
+                f"{st.regime} {st.period_code}: {len(st.pending)} bản sửa chờ duyệt, chưa tính "
+                f"vào số liệu trên / {len(st.pending)} pending corrections, not in the figures "
+                "above:"
             )
             for c in st.pending:
                 lines += correction_lines(c)
-    if undecided:
-        lines.append("Phê duyệt / Approval: chưa duyệt / not approved yet: " + ", ".join(undecided))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

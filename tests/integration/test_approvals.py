@@ -91,7 +91,13 @@ def test_a_correction_waits_for_approval_then_changes_only_its_unit(
 ) -> None:
     url = approved
     facts, marts, report = _facts(url), _marts(url), _report(capsys, "2022")
-    assert "Phê duyệt / Approval (quarterly 2022Q4): đã duyệt bởi " + APPROVER in report
+    (approval,) = [line for line in report.splitlines() if line.startswith("Phê duyệt")]
+    assert approval.startswith(f"Phê duyệt / Approval: đã duyệt bởi {APPROVER} lúc ")
+    assert approval.endswith(
+        "(Asia/Ho_Chi_Minh, cli): evaluation 2022, yearly 2022, quarterly 2022Q1, "
+        "quarterly 2022Q2, quarterly 2022Q3, quarterly 2022Q4"
+    )
+    assert "Ghi chú / note: đã rà soát" in report
     key = (UNIT, "quarterly", QUARTER, METRIC)
     path, new_value = _changed_form(home, f"{UNIT}_{QUARTER}_sua.xlsx", -100)
 
