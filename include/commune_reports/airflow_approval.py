@@ -69,8 +69,10 @@ def approval_tasks(periods: Any, settings: Any, upstream: Any) -> None:
             "corrections and locks the period: later files wait for the district's decision."
             f"\n\n```\n{report}```\n"
         )
+        run_label = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
         return {
             "periods": wanted,
+            "report": run_label,
             "pending": pending,
             "subject": f"Duyệt báo cáo / Approve the report: {label}",
             "body": body,
@@ -104,8 +106,9 @@ def approval_tasks(periods: Any, settings: Any, upstream: Any) -> None:
             )
             for code in request["periods"]
         ]
-        for code in request["periods"]:
-            publish(settings(), code)
+        # the run's report, and each decided period's own, now state the decision
+        for label in dict.fromkeys([request["report"], *request["periods"]]):
+            publish(settings(), label)
         log.info("decisions recorded: %s", done)
         return {"decisions": done}
 
