@@ -20,6 +20,8 @@ VOLATILE = {
     "submission_events": {"at", "actor"},
     "alerts_sent": {"sent_at"},
     "notices_sent": {"sent_at"},
+    "notices_due": {"due_at"},
+    "period_approvals": {"decided_at"},
     "schema_migrations": {"applied_at"},
 }
 

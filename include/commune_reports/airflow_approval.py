@@ -62,11 +62,13 @@ def approval_tasks(periods: Any, settings: Any, upstream: Any) -> None:
             for code in wanted
         )
         pending = [c.submission_id for st in open_ for c in st.pending]
+        n = len(pending)
         body = (
-            f"Duyệt báo cáo kỳ {label}? Khi duyệt, {len(pending)} bản sửa chờ duyệt được áp "
-            "dụng và kỳ bị khóa: tệp gửi sau chờ huyện quyết định.\n\n"
-            f"Approve the report of {label}? Approving applies {len(pending)} pending "
-            "corrections and locks the period: later files wait for the district's decision."
+            f"Duyệt báo cáo kỳ {label}? Khi duyệt, {n} bản sửa chờ duyệt được áp dụng và kỳ bị "
+            "khóa: tệp gửi sau chờ huyện quyết định.\n\n"
+            f"Approve the report of {label}? Approving applies {n} pending "
+            f"correction{'s' if n != 1 else ''} and locks the period: later files wait for the "
+            "district's decision."
             f"\n\n```\n{report}```\n"
         )
         run_label = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"

@@ -309,8 +309,9 @@ def decline(
         )
         if len(found) != 1:
             raise ApprovalError(
-                f"không có bản sửa chờ duyệt {submission_id} / no single pending correction "
-                f"{submission_id} (see: commune-reports corrections --period P)"
+                f"không có đúng một bản sửa chờ duyệt {submission_id} (xem: commune-reports "
+                f"corrections --period P) / no single pending correction {submission_id} "
+                "(see: commune-reports corrections --period P)"
             )
         reason = f"declined by {by}" + (f": {note}" if note else "")
         ledger.move(conn, found, PENDING, "declined", f"approval:{by}", notes={found[0]: reason})
@@ -325,6 +326,17 @@ def _local(moment: Any) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(ZoneInfo(TIMEZONE)).strftime("%H:%M %d/%m/%Y")
+
+
+def _iso(moment: Any) -> str | None:
+    """A stored time as ISO 8601 in Asia/Ho_Chi_Minh (for JSON)."""
+    if moment is None:
+        return None
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime.fromisoformat(str(moment))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo(TIMEZONE)).isoformat()
 
 
 def _value(value: Decimal | None) -> str:
@@ -358,12 +370,16 @@ def render_state(states: Sequence[PeriodState]) -> str:
     groups: dict[tuple, list[str]] = {}
     undecided = []
     for st in states:
-        label = f"{st.regime} {st.period_code}"
+        label = st.period_code  # a year's yearly and evaluation forms: one label
         if st.decision:
             key = (st.decision, st.decided_by, _local(st.decided_at), st.via, st.note)
-            groups.setdefault(key, []).append(label)
+            labels = groups.setdefault(key, [])
         elif st.facts:
-            undecided.append(label)
+            labels = undecided
+        else:
+            continue
+        if label not in labels:
+            labels.append(label)
     for (decision, by, at, via, note), labels in groups.items():
         if decision == "approved":
             said = f"đã duyệt bởi {by} lúc {at} / approved by {by} at {at}"
@@ -376,10 +392,10 @@ def render_state(states: Sequence[PeriodState]) -> str:
         lines.append("Phê duyệt / Approval: chưa duyệt / not approved yet: " + ", ".join(undecided))
     for st in states:
         if st.pending:
+            n = len(st.pending)
             lines.append(
-                f"{st.regime} {st.period_code}: {len(st.pending)} bản sửa chờ duyệt, chưa tính "
-                f"vào số liệu trên / {len(st.pending)} pending corrections, not in the figures "
-                "above:"
+                f"{st.period_code}: {n} bản sửa chờ duyệt, chưa tính vào số liệu trên / {n} "
+                f"pending correction{'s' if n != 1 else ''}, not in the figures above:"
             )
             for c in st.pending:
                 lines += correction_lines(c)
@@ -396,14 +412,14 @@ def as_dict(states: Sequence[PeriodState]) -> list[dict[str, Any]]:
                 "period": st.period_code,
                 "decision": st.decision,
                 "decided_by": st.decided_by,
-                "decided_at": _local(st.decided_at) if st.decided_at else None,
+                "decided_at": _iso(st.decided_at),
                 "via": st.via,
                 "pending_corrections": [
                     {
                         "submission_id": c.submission_id,
                         "unit": c.unit_code,
                         "file": c.original_name,
-                        "received_at": _local(c.received_at),
+                        "received_at": _iso(c.received_at),
                         "changes": [
                             {
                                 **ch,

@@ -31,6 +31,7 @@ from commune_reports.redact import MaskingFilter
 from commune_reports.settings import load_settings
 
 log = logging.getLogger("commune_reports.cli")
+READ_ONLY = {"report", "completeness", "template"}  # nothing of theirs to resume after a failure
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
@@ -218,7 +219,11 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
     try:
         period = parse_period(args.period)
         if args.decline:
-            decline(settings, args.decline, _who(args), args.note)
+            done = decline(settings, args.decline, _who(args), args.note)
+            print(
+                f"đã từ chối bản sửa {done['submission_id'][:12]} / declined correction "
+                f"{done['submission_id'][:12]} ({done['decided_by']})"
+            )
     except (ApprovalError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -475,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except (Exception, KeyboardInterrupt) as exc:
-        failure = explain(exc, load_settings().warehouse_url)
+        failure = explain(exc, load_settings().warehouse_url, args.command not in READ_ONLY)
         if args.debug:
             traceback.print_exception(exc, file=sys.stderr)
         kept = _keep_traceback(exc)

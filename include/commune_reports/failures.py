@@ -53,11 +53,30 @@ def _first_line(exc: BaseException) -> str:
     return mask(text[0] if text else type(exc).__name__)[:300]
 
 
-def explain(exc: BaseException, warehouse_url: str | None = None) -> Failure:
-    """The one line and exit code for ``exc``."""
+def explain(
+    exc: BaseException, warehouse_url: str | None = None, resumable: bool = True
+) -> Failure:
+    """The one line and exit code for ``exc``; ``resumable`` is False for a command that only
+    reads (nothing to resume: the line does not promise it)."""
+    failure = _explain(exc, warehouse_url)
+    if resumable:
+        return failure
+    message = failure.message
+    for joint in ("; ", ", "):
+        for part in _RESUME:
+            message = message.replace(joint + part, "")
+    return Failure(failure.code, message)
+
+
+def _explain(exc: BaseException, warehouse_url: str | None) -> Failure:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+    from commune_reports.periods import PeriodError
+    from commune_reports.warehouse import WarehouseUrlError
+
     where = mask(warehouse_url or "")
+    if isinstance(exc, PeriodError | WarehouseUrlError):
+        return Failure(EXIT_USAGE, mask(str(exc)))
     if isinstance(exc, DBAPIError) and _DISK_FULL.search(str(exc.orig or exc)):
         return Failure(
             EXIT_FILES,

@@ -72,14 +72,29 @@ class Period:
         return self.code
 
 
+class PeriodError(ValueError):
+    """A period code or range that cannot be read (a usage error: exit 2)."""
+
+
 def parse_period(code: str) -> Period:
-    """Parse "2023Q4" or "2023"; raise ValueError naming the bad code otherwise."""
+    """Parse "2023Q4" or "2023" (any case); raise PeriodError naming the bad code otherwise."""
     text = code.strip().upper()
     if m := _QUARTER.match(text):
         return Period(int(m[1]), int(m[2]))
     if m := _YEAR.match(text):
         return Period(int(m[1]), 0)
-    raise ValueError(f"invalid period code {code!r}: expected e.g. 2023Q4 or 2023")
+    raise PeriodError(
+        f"mã kỳ không hợp lệ {code!r}: ví dụ 2023Q4 hoặc 2023 / invalid period code {code!r}: "
+        "expected e.g. 2023Q4 or 2023"
+    )
+
+
+def canonical_range(text: str) -> str:
+    """A period or range as the project writes it: "2022q4" -> "2022Q4", " 2021 .. 2023" ->
+    "2021..2023"."""
+    periods = parse_period_range(text)
+    first, last = periods[0].code, periods[-1].code
+    return first if ".." not in text else f"{first}..{last}"
 
 
 def parse_period_range(text: str) -> list[Period]:
@@ -89,7 +104,11 @@ def parse_period_range(text: str) -> list[Period]:
     first_text, last_text = text.split("..", 1)
     first, last = parse_period(first_text), parse_period(last_text)
     if first.period_type != last.period_type or last < first:
-        raise ValueError(f"invalid period range {text!r}")
+        raise PeriodError(
+            f"khoảng kỳ không hợp lệ {text!r}: hai đầu cùng loại, đầu trước nhỏ hơn, ví dụ "
+            f"2021..2023 / invalid period range {text!r}: both ends of one kind, the first "
+            "not after the last, e.g. 2021..2023"
+        )
     out: list[Period] = []
     current = first
     while current <= last:

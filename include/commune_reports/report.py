@@ -17,7 +17,7 @@ from sqlalchemy import Engine, bindparam, text
 
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
-from commune_reports.periods import Period, parse_period_range
+from commune_reports.periods import Period, canonical_range, parse_period_range
 
 LEVELS = ("commune", "district", "all")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -54,6 +54,7 @@ def _dec(value: Any) -> Decimal | None:
 def load_figures(engine: Engine, period_text: str, catalog: Catalog | None = None) -> Figures:
     """Read mart rows for each period of ``period_text`` and add a range total if it is one."""
     catalog = catalog or load_catalog()
+    period_text = canonical_range(period_text)
     periods = parse_period_range(period_text)
     codes = [p.code for p in periods]
     with engine.connect() as conn:

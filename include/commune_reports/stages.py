@@ -422,7 +422,9 @@ def validate_chunk(
         failures = validate_mod.run_suites(long, wide, forms, periods)
         problems = validate_mod.problems_from_failures(failures, long, wide, periods)
         with writing(engine) as conn:
-            read = _read_problems(conn, [s["submission_id"] for s in subs])
+            # only files still parsed: one another run has just rejected keeps its problems
+            current = ledger.statuses(conn, [s["submission_id"] for s in subs])
+            read = _read_problems(conn, [sid for sid, st in current.items() if st == "parsed"])
             problems = validate_mod.with_parse_problems(read, problems)
             _delete_for(conn, "submission_errors", sorted(read))
             rejected = _reject(conn, problems, "parsed", batch_id)

@@ -61,12 +61,24 @@ _EXCLUSIVE_SPACE = 0x436F6D6E  # keyspace of the named locks of exclusive()
 _WRITE = "commune_reports_write"  # execution option marking a writing transaction
 
 
+class WarehouseUrlError(ValueError):
+    """A warehouse URL of an engine the project does not support (a usage error: exit 2)."""
+
+
 def get_engine(url: str) -> Engine:
     """One engine per URL and process; SQLite gets WAL, foreign keys, a busy timeout and
     transactions that begin explicitly (``BEGIN IMMEDIATE`` for writers, see
     :func:`writing`) instead of the driver's implicit ones."""
     if url in _ENGINES:
         return _ENGINES[url]
+    if not url.startswith(("sqlite", "postgresql", "postgres")):
+        scheme = url.split(":", 1)[0]
+        raise WarehouseUrlError(
+            f"kho dữ liệu phải là SQLite hoặc PostgreSQL, không phải {scheme!r} "
+            f"(COMMUNE_REPORTS_WAREHOUSE_URL) / the warehouse must be SQLite or PostgreSQL, not "
+            f"{scheme!r} (COMMUNE_REPORTS_WAREHOUSE_URL), e.g. "
+            "postgresql+psycopg://user@host:5432/warehouse"
+        )
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -223,11 +223,11 @@ def test_the_district_approves_in_airflow_and_a_later_file_waits(stack: Stack) -
     first_try_only(stack, dag_id, held)
     assert facts() == before
     report = (stack.home / "reports" / f"{period}.txt").read_text("utf-8")
-    assert "1 pending corrections, not in the figures above" in report
+    assert "1 pending correction, not in the figures above" in report
 
     again = stack.trigger(dag_id, {"periods": period, "approval": "yes"})
     asked = _answer_when_asked(stack, dag_id, again, APPROVE, "")
-    assert "applies 1 pending corrections" in asked["body"]
+    assert "applies 1 pending correction " in asked["body"]
     assert "dossiers_received_online [" in asked["body"]
     stack.wait_run(dag_id, again)
     after = facts()

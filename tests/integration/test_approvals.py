@@ -93,10 +93,7 @@ def test_a_correction_waits_for_approval_then_changes_only_its_unit(
     facts, marts, report = _facts(url), _marts(url), _report(capsys, "2022")
     (approval,) = [line for line in report.splitlines() if line.startswith("Phê duyệt")]
     assert approval.startswith(f"Phê duyệt / Approval: đã duyệt bởi {APPROVER} lúc ")
-    assert approval.endswith(
-        "(Asia/Ho_Chi_Minh, cli): evaluation 2022, yearly 2022, quarterly 2022Q1, "
-        "quarterly 2022Q2, quarterly 2022Q3, quarterly 2022Q4"
-    )
+    assert approval.endswith("(Asia/Ho_Chi_Minh, cli): 2022, 2022Q1, 2022Q2, 2022Q3, 2022Q4")
     assert "Ghi chú / note: đã rà soát" in report
     key = (UNIT, "quarterly", QUARTER, METRIC)
     path, new_value = _changed_form(home, f"{UNIT}_{QUARTER}_sua.xlsx", -100)
@@ -110,7 +107,7 @@ def test_a_correction_waits_for_approval_then_changes_only_its_unit(
     assert held.split("\nPhê duyệt")[0] == report.split("\nPhê duyệt")[0]
     before = f"{facts[key]:,.0f}".replace(",", ".")
     after = f"{new_value:,.0f}".replace(",", ".")
-    assert "1 pending corrections, not in the figures above" in held
+    assert "1 pending correction, not in the figures above" in held
     assert f"{METRIC} [" in held and f"{before} → {after}" in held
 
     assert main(["corrections", "--period", "2022", "--format", "json"]) == 0
@@ -147,7 +144,7 @@ def test_a_correction_waits_for_approval_then_changes_only_its_unit(
         for level in ("district", "all")
     }, diffs
     final = _report(capsys, "2022")
-    assert "pending corrections" not in final
+    assert "pending correction" not in final
     with engine.connect() as conn:
         events = conn.execute(
             text(
@@ -197,7 +194,7 @@ def test_a_declined_correction_changes_nothing(
     assert result["status"] == "pending_correction"
     sid = result["submission_id"]
     assert main(["corrections", "--period", QUARTER, "--decline", sid[:12], "--by", APPROVER]) == 0
-    assert "pending corrections" not in capsys.readouterr().out
+    assert "pending correction" not in capsys.readouterr().out
     assert main(["approve", "--period", "2022", "--by", APPROVER, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["corrections_applied"] == []
     assert _facts(url) == facts and _marts(url) == marts

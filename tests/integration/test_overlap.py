@@ -11,11 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from commune_reports.periods import parse_period_range
 from commune_reports.pipeline import run_periods
 from commune_reports.settings import load_settings
+from commune_reports.template import write_form
 from commune_reports.warehouse import dispose_engine
 from tests.snapshots import differences, snapshot
 
@@ -33,6 +35,15 @@ def inbox(tmp_path: Path) -> Path:
     for source in (REPO / "include" / "sample_inbox").iterdir():
         if source.name in wanted:
             shutil.copytree(source, folder / source.name)
+    # and a file with an unreadable cell and a broken rule, carried from parse to validation:
+    # whichever run rejects it, its problems are all kept, once
+    bad = write_form("30052", "2022Q3", folder / "2022Q3" / "30052_2022Q3_sai.xlsx")
+    book = openpyxl.load_workbook(bad)
+    sheet = book["BaoCao"]
+    for row in range(7, 16):
+        sheet.cell(row, 5).value = 10
+    sheet["E8"], sheet["E12"], sheet["E13"] = "hơn 30", 100, 140
+    book.save(bad)
     return folder
 
 
