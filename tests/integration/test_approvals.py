@@ -210,3 +210,10 @@ def test_a_declined_correction_changes_nothing(
 def test_approval_needs_figures(home: Path, warehouse: str, capsys) -> None:
     assert main(["approve", "--period", "2019Q1", "--by", APPROVER]) == 2
     assert "has no figures to approve" in capsys.readouterr().err
+
+
+def test_period_codes_in_any_case_give_the_same_report(
+    approved: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _report(capsys, "2022q4") == _report(capsys, "2022Q4")
+    assert "Kỳ báo cáo: 2022Q4" in _report(capsys, " 2022q4 ")

@@ -56,3 +56,31 @@ def test_what_the_warehouse_holds_exactly(value: str, ok: bool) -> None:
     assert (problem is None) == ok
     if problem is not None:
         assert problem.rule == "number_out_of_range"
+
+
+def test_usage_mistakes_are_exit_2_in_both_languages(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from commune_reports.cli import main
+
+    monkeypatch.setenv("COMMUNE_REPORTS_HOME", str(tmp_path))
+    monkeypatch.delenv("COMMUNE_REPORTS_WAREHOUSE_URL", raising=False)
+    for argv in (["run", "--periods", "2024Q9"], ["discover", "--periods", "2023..2021"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "không hợp lệ" in err and "invalid period" in err and "unexpected" not in err
+    monkeypatch.setenv("COMMUNE_REPORTS_WAREHOUSE_URL", "mysql://bob:S3cret-pw@127.0.0.1/wh")
+    assert main(["report", "--period", "2023Q4"]) == 2
+    err = capsys.readouterr().err
+    assert "must be SQLite or PostgreSQL, not 'mysql'" in err and "S3cret-pw" not in err
+
+
+def test_a_command_that_only_reads_promises_no_resume() -> None:
+    engine = create_engine("postgresql+psycopg://u:pw@127.0.0.1:9/w")
+    with pytest.raises(OperationalError) as caught:
+        engine.connect()
+    writing = explain(caught.value, "postgresql+psycopg://u:pw@127.0.0.1:9/w")
+    reading = explain(caught.value, "postgresql+psycopg://u:pw@127.0.0.1:9/w", resumable=False)
+    assert "the next run resumes the rest" in writing.message
+    assert "resumes" not in reading.message and "làm tiếp" not in reading.message
+    assert reading.code == writing.code == EXIT_WAREHOUSE
