@@ -141,13 +141,20 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from commune_reports.report import approval_section, figure_rows, load_figures, render_text
+def _warehouse() -> tuple[Any, Any]:
+    """The settings and the warehouse's engine, its schema brought up to date."""
     from commune_reports.warehouse import ensure_schema, get_engine
 
     settings = load_settings()
     engine = get_engine(settings.warehouse_url)
     ensure_schema(engine)
+    return settings, engine
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from commune_reports.report import approval_section, figure_rows, load_figures, render_text
+
+    settings, engine = _warehouse()
     try:
         figures = load_figures(engine, args.period)
     except ValueError as exc:
@@ -177,11 +184,8 @@ def _who(args: argparse.Namespace) -> str:
 def _cmd_approve(args: argparse.Namespace) -> int:
     from commune_reports.approvals import ApprovalError, decide, render_state, state
     from commune_reports.periods import parse_period
-    from commune_reports.warehouse import ensure_schema, get_engine
 
-    settings = load_settings()
-    engine = get_engine(settings.warehouse_url)
-    ensure_schema(engine)
+    settings, engine = _warehouse()
     try:
         period = parse_period(args.period)
         done = decide(
@@ -211,11 +215,8 @@ def _cmd_approve(args: argparse.Namespace) -> int:
 def _cmd_corrections(args: argparse.Namespace) -> int:
     from commune_reports.approvals import ApprovalError, as_dict, decline, render_state, state
     from commune_reports.periods import parse_period
-    from commune_reports.warehouse import ensure_schema, get_engine
 
-    settings = load_settings()
-    engine = get_engine(settings.warehouse_url)
-    ensure_schema(engine)
+    settings, engine = _warehouse()
     try:
         period = parse_period(args.period)
         if args.decline:
