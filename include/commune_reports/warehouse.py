@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.hierarchy import tree_rows
 from commune_reports.periods import TIMEZONE, Period, cutoff_window, deadline
 from commune_reports.settings import SQL_DIR
 
@@ -286,6 +287,7 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
             }
             for r in catalog.rates
         ],
+        **tree_rows(catalog),
     }
 
 
