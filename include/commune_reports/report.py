@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
@@ -32,6 +32,7 @@ class Figures:
     label: str
     totals: dict[str, dict[str, dict[str, Decimal | None]]]
     rates: dict[str, dict[str, dict[str, tuple[Decimal, Decimal]]]]
+    caveats: list[str] = field(default_factory=list)
 
     def total(self, metric: str, level: str, period: str) -> Decimal | None:
         return self.totals.get(metric, {}).get(level, {}).get(period)
@@ -72,6 +73,7 @@ def load_figures(engine: Engine, period_text: str, catalog: Catalog | None = Non
             ).bindparams(bindparam("codes", expanding=True)),
             {"codes": codes},
         ).all()
+        caveats = coverage_caveats(conn, periods)
     totals: dict[str, dict[str, dict[str, Decimal | None]]] = {}
     for r in total_rows:
         totals.setdefault(r.metric_code, {}).setdefault(r.level, {})[r.period_code] = _dec(r.value)
@@ -98,7 +100,58 @@ def load_figures(engine: Engine, period_text: str, catalog: Catalog | None = Non
                         sum((p[0] for p in parts), Decimal(0)),
                         sum((p[1] for p in parts), Decimal(0)),
                     )
-    return Figures(periods=periods, label=period_text, totals=totals, rates=rates)
+    return Figures(periods=periods, label=period_text, totals=totals, rates=rates, caveats=caveats)
+
+
+def coverage_caveats(conn: Connection, periods: list[Period]) -> list[str]:
+    """One line for each figure that is not complete: a form some expected units have not
+    sent (accepted, on time or late), or a year whose quarterly forms are not all loaded.
+    An official must see this before the figures, never a partial total printed as whole."""
+    codes = sorted(
+        {p.code for p in periods}
+        | {f"{p.year}Q{q}" for p in periods if not p.quarter for q in range(1, 5)}
+    )
+    rows = conn.execute(
+        text(
+            "SELECT regime, period_code, units_expected, units_reported "
+            "FROM mart_completeness_rates WHERE level = 'all' AND period_code IN :codes "
+            "ORDER BY period_code, regime"
+        ).bindparams(bindparam("codes", expanding=True)),
+        {"codes": codes},
+    ).all()
+    loaded = {
+        (r.year, r.quarter)
+        for r in conn.execute(
+            text(
+                "SELECT DISTINCT year, quarter FROM periods "
+                "WHERE period_type = 'quarter' AND year IN :years"
+            ).bindparams(bindparam("years", expanding=True)),
+            {"years": sorted({p.year for p in periods})},
+        ).all()
+    }
+    lines = []
+    for p in periods:
+        if p.quarter:
+            continue
+        have = [q for q in range(1, 5) if (p.year, q) in loaded]
+        if len(have) < 4:
+            held = ", ".join(f"Q{q}" for q in have) or "—"
+            lines.append(
+                f"Năm {p.year}: số liệu quý mới có {held}, chưa đủ 4 quý / "
+                f"year {p.year}: quarters loaded {held}, not all 4"
+            )
+        if not any(r.period_code == p.code for r in rows):
+            lines.append(
+                f"Năm {p.year}: chưa có số liệu biểu năm / year {p.year}: yearly forms not loaded"
+            )
+    for r in rows:
+        if r.units_reported < r.units_expected:
+            lines.append(
+                f"{r.period_code} ({r.regime}): {r.units_reported}/{r.units_expected} đơn vị đã "
+                f"báo cáo, số liệu chưa đầy đủ / {r.units_reported} of {r.units_expected} units "
+                "reported, figures incomplete"
+            )
+    return lines
 
 
 def _number(value: Decimal) -> int | float:
@@ -168,6 +221,8 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
         + (f" – {names[keys[-1]]})" if len(keys) > 1 else ")"),
         "",
     ]
+    if figures.caveats:
+        lines += ["Lưu ý / Caveat:"] + [f"   - {c}" for c in figures.caveats] + [""]
     sections: list[tuple[str, list[str]]] = []
     sessions = figures.total("dissemination_sessions", "all", label)
     detail = [
