@@ -6,6 +6,7 @@ rate is never an average of rates and the text matches the official rounding.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -15,24 +16,35 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
-from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.catalog import FAR_FUTURE, Catalog, Unit, load_catalog
+from commune_reports.hierarchy import ancestors
 from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
 from commune_reports.periods import Period, canonical_range, parse_period_range
+from commune_reports.warehouse import query
 
 LEVELS = ("commune", "district", "all")
+LEVEL_WORDS = {"province": "tỉnh", "district": "huyện", "commune": "xã"}
 TEMPLATES = Path(__file__).with_name("templates")
 PENDING = "đang chờ kết quả thẩm định"
 
 
+class UnitError(ValueError):
+    """The unit asked for does not exist in the periods asked for, or none covers them."""
+
+
 @dataclass
 class Figures:
-    """Sums (metric -> level -> period -> value) and rate parts (rate -> level -> period)."""
+    """Sums (metric -> level -> period -> value) and rate parts (rate -> level -> period) of
+    one unit of the tree, with the units that reported each figure and those expected."""
 
     periods: list[Period]
     label: str
     totals: dict[str, dict[str, dict[str, Decimal | None]]]
     rates: dict[str, dict[str, dict[str, tuple[Decimal, Decimal]]]]
     caveats: list[str] = field(default_factory=list)
+    unit: Unit | None = None
+    as_now: bool = False
+    coverage: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
     def total(self, metric: str, level: str, period: str) -> Decimal | None:
         return self.totals.get(metric, {}).get(level, {}).get(period)
@@ -48,62 +60,104 @@ class Figures:
         return Decimal(100) * parts[0] / parts[1]
 
 
+def code_list(codes: list[str]) -> str:
+    """Period codes as the queries of ``sql/queries`` take a list: between commas."""
+    return "," + ",".join(codes) + ","
+
+
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def load_figures(engine: Engine, period_text: str, catalog: Catalog | None = None) -> Figures:
-    """Read mart rows for each period of ``period_text`` and add a range total if it is one."""
+def load_figures(
+    engine: Engine,
+    period_text: str,
+    catalog: Catalog | None = None,
+    unit: str | None = None,
+    as_now: bool = False,
+) -> Figures:
+    """The figures of one unit (``unit`` is a code; by default the smallest unit whose subtree
+    holds every unit that reported) for each period of ``period_text`` and, for a range, the
+    range itself, all from the one query the marts use. ``as_now`` maps the facts onto
+    today's units through the reform's successor links."""
     catalog = catalog or load_catalog()
     period_text = canonical_range(period_text)
     periods = parse_period_range(period_text)
     codes = [p.code for p in periods]
     with engine.connect() as conn:
-        total_rows = conn.execute(
-            text(
-                "SELECT period_code, level, metric_code, value FROM mart_totals "
-                "WHERE period_code IN :codes"
-            ).bindparams(bindparam("codes", expanding=True)),
-            {"codes": codes},
-        ).all()
-        rate_rows = conn.execute(
-            text(
-                "SELECT period_code, level, rate_code, numerator, denominator FROM mart_rates "
-                "WHERE period_code IN :codes"
-            ).bindparams(bindparam("codes", expanding=True)),
-            {"codes": codes},
-        ).all()
-        caveats = coverage_caveats(conn, periods)
+        target = _target_unit(conn, catalog, periods, unit, as_now)
+        rows = []
+        if target is not None:
+            params = {
+                "all_groups": 0,
+                "code_list": code_list(codes),
+                "range_code": period_text if len(periods) > 1 else "",
+                "range_year": periods[0].year,
+                "unit_key": target.key,
+                "as_now": int(as_now),
+            }
+            rows = conn.execute(query("figures"), params).all()
+        caveats = coverage_caveats(conn, periods, target, as_now)
     totals: dict[str, dict[str, dict[str, Decimal | None]]] = {}
-    for r in total_rows:
-        totals.setdefault(r.metric_code, {}).setdefault(r.level, {})[r.period_code] = _dec(r.value)
     rates: dict[str, dict[str, dict[str, tuple[Decimal, Decimal]]]] = {}
-    for r in rate_rows:
-        rates.setdefault(r.rate_code, {}).setdefault(r.level, {})[r.period_code] = (
-            _dec(r.numerator) or Decimal(0),
-            _dec(r.denominator) or Decimal(0),
+    coverage: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for r in rows:
+        if r.kind == "metric":
+            totals.setdefault(r.code, {}).setdefault(r.level, {})[r.period_code] = _dec(r.value)
+            coverage[(r.code, r.level, r.period_code)] = (r.units_reporting, r.units_expected)
+        else:
+            rates.setdefault(r.code, {}).setdefault(r.level, {})[r.period_code] = (
+                _dec(r.numerator) or Decimal(0),
+                _dec(r.denominator) or Decimal(0),
+            )
+    return Figures(
+        periods=periods,
+        label=period_text,
+        totals=totals,
+        rates=rates,
+        caveats=caveats,
+        unit=target,
+        as_now=as_now,
+        coverage=coverage,
+    )
+
+
+def _target_unit(
+    conn: Connection, catalog: Catalog, periods: list[Period], code: str | None, as_now: bool
+) -> Unit | None:
+    """The unit version a report is about. A code names the version that exists in the
+    periods (today's, as now); without one, the smallest unit above every unit with figures
+    in the periods (huyện Tháp Mười for the sample), None when nothing was reported."""
+    if code is not None:
+        days = [dt.date.today()] if as_now else [periods[-1].end, periods[0].end]
+        for day in days:
+            found = catalog.unit_on(code, day)
+            if found is not None and (not as_now or found.valid_to == FAR_FUTURE):
+                return found
+        when = "hôm nay / today" if as_now else f"{periods[0].code}..{periods[-1].code}"
+        raise UnitError(
+            f"đơn vị {code} không tồn tại trong kỳ {when} / unit {code} does not exist then"
         )
-    if len(periods) > 1:
-        sums = {m.code for m in catalog.metrics if m.aggregation == "sum"}
-        for metric, by_level in totals.items():
-            if metric not in sums:
-                continue
-            for by_period in by_level.values():
-                present = [by_period[c] for c in codes if by_period.get(c) is not None]
-                if present:
-                    by_period[period_text] = sum(present, Decimal(0))
-        for by_level in rates.values():
-            for by_period in by_level.values():
-                parts = [by_period[c] for c in codes if c in by_period]
-                if parts:
-                    by_period[period_text] = (
-                        sum((p[0] for p in parts), Decimal(0)),
-                        sum((p[1] for p in parts), Decimal(0)),
-                    )
-    return Figures(periods=periods, label=period_text, totals=totals, rates=rates, caveats=caveats)
+    keys = conn.execute(
+        query("reporting_units"),
+        {"code_list": code_list([p.code for p in periods]), "as_now": int(as_now)},
+    ).scalars()
+    by_key = {u.key: u for u in catalog.units}
+    chains = [[by_key[k], *ancestors(catalog, by_key[k])] for k in keys if k in by_key]
+    if not chains:
+        return None
+    common = [u for u in chains[0] if all(u in chain for chain in chains[1:])]
+    if not common:
+        raise UnitError(
+            "các đơn vị báo cáo không thuộc cùng một đơn vị, hãy chọn --unit / "
+            "the reporting units have no common parent: choose one with --unit"
+        )
+    return common[0]
 
 
-def coverage_caveats(conn: Connection, periods: list[Period]) -> list[str]:
+def coverage_caveats(
+    conn: Connection, periods: list[Period], unit: Unit | None, as_now: bool = False
+) -> list[str]:
     """One line for each figure that is not complete: a form some expected units have not
     sent (accepted, on time or late), or a year whose quarterly forms are not all loaded.
     An official must see this before the figures, never a partial total printed as whole."""
@@ -111,14 +165,12 @@ def coverage_caveats(conn: Connection, periods: list[Period]) -> list[str]:
         {p.code for p in periods}
         | {f"{p.year}Q{q}" for p in periods if not p.quarter for q in range(1, 5)}
     )
-    rows = conn.execute(
-        text(
-            "SELECT regime, period_code, units_expected, units_reported "
-            "FROM mart_completeness_rates WHERE level = 'all' AND period_code IN :codes "
-            "ORDER BY period_code, regime"
-        ).bindparams(bindparam("codes", expanding=True)),
-        {"codes": codes},
-    ).all()
+    rows = []
+    if unit is not None:
+        rows = conn.execute(
+            query("coverage"),
+            {"code_list": code_list(codes), "unit_key": unit.key, "as_now": int(as_now)},
+        ).all()
     loaded = {
         (r.year, r.quarter)
         for r in conn.execute(
@@ -159,7 +211,9 @@ def _number(value: Decimal) -> int | float:
 
 
 def figure_rows(figures: Figures) -> list[dict[str, Any]]:
-    """Rows {"metric", "level", "period", "value"} for JSON output (rates in %, 2 decimals)."""
+    """Rows {"metric", "level", "period", "value", "unit", ...} for JSON output (rates in %,
+    2 decimals); a sum also says how many of the units expected reported it."""
+    unit = {"unit": figures.unit.code if figures.unit else None, "as_now": figures.as_now}
     keys = [p.code for p in figures.periods]
     if len(figures.periods) > 1:
         keys.append(figures.label)
@@ -169,8 +223,17 @@ def figure_rows(figures: Figures) -> list[dict[str, Any]]:
             for key in keys:
                 value = by_level.get(level, {}).get(key)
                 if value is not None:
+                    reporting, expected = figures.coverage.get((metric, level, key), (0, 0))
                     out.append(
-                        {"metric": metric, "level": level, "period": key, "value": _number(value)}
+                        {
+                            "metric": metric,
+                            "level": level,
+                            "period": key,
+                            "value": _number(value),
+                            **unit,
+                            "units_reporting": reporting,
+                            "units_expected": expected,
+                        }
                     )
     for code in sorted(figures.rates):
         for level in LEVELS:
@@ -179,7 +242,13 @@ def figure_rows(figures: Figures) -> list[dict[str, Any]]:
                 if rate is not None:
                     rounded = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
                     out.append(
-                        {"metric": code, "level": level, "period": key, "value": float(rounded)}
+                        {
+                            "metric": code,
+                            "level": level,
+                            "period": key,
+                            "value": float(rounded),
+                            **unit,
+                        }
                     )
     return out
 
@@ -215,8 +284,14 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     keys = [p.code for p in figures.periods]
     label = figures.label
     names = {p.code: p.label_vi for p in figures.periods}
+    unit = figures.unit
+    title = "BÁO CÁO SỐ LIỆU CÔNG TÁC DÂN VẬN CHÍNH QUYỀN"
+    if unit is not None:
+        title += f" — {unit.name.upper()}"
+    if figures.as_now:
+        title += " (theo đơn vị hành chính hiện nay / as today's units)"
     lines = [
-        "BÁO CÁO SỐ LIỆU CÔNG TÁC DÂN VẬN CHÍNH QUYỀN — HUYỆN THÁP MƯỜI",
+        title,
         f"Kỳ báo cáo: {label} ({names[keys[0]]}"
         + (f" – {names[keys[-1]]})" if len(keys) > 1 else ")"),
         "",
@@ -283,11 +358,12 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
             )
         online_lines.append(f"   - {names[k]}: " + "; ".join(parts))
     sections.append(("Hồ sơ tiếp nhận trực tuyến:", online_lines))
-    if any(figures.total("mass_mobilization_score", "district", k) for k in keys):
+    own = unit.level if unit is not None else "district"
+    if any(figures.total("mass_mobilization_score", own, k) for k in keys):
         sections.append(
             (
-                "Kết quả đánh giá, xếp loại dân vận chính quyền của huyện:",
-                [f"   - {names[k]}: {_evaluation(figures, k, catalog)}" for k in keys],
+                f"Kết quả đánh giá, xếp loại dân vận chính quyền của {LEVEL_WORDS.get(own, '')}:",
+                [f"   - {names[k]}: {_evaluation(figures, k, catalog, own)}" for k in keys],
             )
         )
     for number, (heading, body) in enumerate(sections, start=1):
@@ -299,9 +375,11 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _evaluation(figures: Figures, key: str, catalog: Catalog) -> str:
+def _evaluation(figures: Figures, key: str, catalog: Catalog, level: str) -> str:
+    """The unit's own evaluation: reported by the unit itself, so read at its own level."""
+
     def get(metric: str) -> Decimal | None:
-        return figures.total(metric, "district", key)
+        return figures.total(metric, level, key)
 
     score, grade, rank = (
         get("mass_mobilization_score"),

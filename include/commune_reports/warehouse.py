@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Dialect, Engine, Numeric, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Numeric,
+    TextClause,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
@@ -207,14 +216,18 @@ def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
     with writing(engine) as conn:
         run_sql_file(conn, files[0])  # schema_migrations itself
         applied = set(conn.execute(text("SELECT version FROM schema_migrations")).scalars())
+        migrated = False
         for path in files[1:]:
             if path.stem not in applied:
+                migrated = True
                 run_sql_file(conn, path)
                 conn.execute(
                     text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :at)"),
                     {"v": path.stem, "at": utc_seconds(dt.datetime.now(dt.UTC))},
                 )
         sync_catalog(conn, catalog, tables, fingerprint)
+        if migrated and conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one():
+            refresh_marts(conn)  # a migration may have recreated the derived marts
 
 
 def _current(conn: Connection, files: Sequence[Path], fingerprint: str) -> bool:
@@ -366,10 +379,6 @@ def register_periods(
 
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
-COMPLETENESS_COLUMNS = (
-    "regime, period_code, unit_code, unit_key, unit_name, level, deadline, status, "
-    "submission_id, received_at, rejected_count"
-)
 
 
 def query_text(name: str) -> str:
@@ -380,23 +389,38 @@ def query_text(name: str) -> str:
 
 
 MART_TABLES = ("mart_totals", "mart_rates", "completeness", "mart_completeness_rates")
+# The marts take every unit, every period and every year, as of the latest data.
+MART_PARAMS = {  # a list of codes is passed between commas: ",2023Q4,2023,"
+    "all_groups": 1,
+    "code_list": ",",
+    "range_code": "",
+    "range_year": 0,
+    "unit_key": "",
+    "as_now": 0,
+    "as_of": FAR_FUTURE,
+}
+
+
+def with_queries(statement: str) -> TextClause:
+    """``statement`` with each table name ``query_NAME`` replaced by the SELECT of
+    ``sql/queries/NAME.sql`` as a subquery, so a mart and the command line share one query
+    and the mart file stays plain SQL."""
+    return text(re.sub(r"\bquery_(\w+)\b", lambda m: f"({query_text(m.group(1))})", statement))
+
+
+def query(name: str) -> TextClause:
+    """The SELECT of ``sql/queries/NAME.sql``, ready to execute."""
+    return with_queries(query_text(name))
 
 
 def refresh_marts(conn: Connection) -> None:
-    """Rebuild every mart in file order; the completeness mart takes the rows of the shared
-    completeness query (as of the latest data) right after its file clears it."""
+    """Rebuild every mart in file order, in the caller's transaction."""
     facts = conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
     analyze(conn, ("submissions", "facts", "periods"), facts)
     for path in sql_files("marts"):
-        run_sql_file(conn, path)
-        if path.stem.endswith("_completeness"):
-            conn.execute(
-                text(
-                    f"INSERT INTO completeness ({COMPLETENESS_COLUMNS}) "
-                    f"SELECT {COMPLETENESS_COLUMNS} FROM ({query_text('completeness')}) AS q"
-                ),
-                {"as_of": FAR_FUTURE},
-            )
+        for statement in split_statements(path.read_text(encoding="utf-8")):
+            clause = with_queries(statement)
+            conn.execute(clause, {k: v for k, v in MART_PARAMS.items() if k in clause._bindparams})
     analyze(conn, MART_TABLES, facts)
 
 

@@ -117,7 +117,7 @@ def test_completeness_names_the_removed_units(
             text(
                 "SELECT units_expected, units_reported, units_on_time, reporting_rate_pct "
                 "FROM mart_completeness_rates WHERE regime = 'quarterly' "
-                "AND period_code = '2023Q4' AND level = 'commune'"
+                "AND period_code = '2023Q4' AND level = 'commune' AND unit_code = '872'"
             )
         ).one()
     assert (mart[0], mart[1], mart[2], round(float(mart[3]), 2)) == (13, 11, 10, 84.62)

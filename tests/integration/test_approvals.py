@@ -68,11 +68,11 @@ def _facts(url: str) -> dict[tuple, Decimal | None]:
 def _marts(url: str) -> dict[tuple, Decimal | None]:
     with get_engine(url).connect() as conn:
         return {
-            (r.period_code, r.level, r.metric_code): (
+            (r.unit_code, r.period_code, r.level, r.metric_code): (
                 None if r.value is None else Decimal(str(r.value))
             )
             for r in conn.execute(
-                text("SELECT period_code, level, metric_code, value FROM mart_totals")
+                text("SELECT unit_code, period_code, level, metric_code, value FROM mart_totals")
             )
         }
 
@@ -138,8 +138,9 @@ def test_a_correction_waits_for_approval_then_changes_only_its_unit(
     assert changed[key] == new_value
     moved = _marts(url)
     diffs = {k: (marts[k], moved[k]) for k in moved if moved[k] != marts.get(k)}
-    assert diffs == {
-        (p, level, METRIC): (marts[(p, level, METRIC)], marts[(p, level, METRIC)] - 100)
+    assert diffs == {  # the unit itself, its district and its province; nothing else
+        (u, p, level, METRIC): (marts[u, p, level, METRIC], marts[u, p, level, METRIC] - 100)
+        for u in (UNIT, "872", "87")
         for p in (QUARTER, "2022")
         for level in ("district", "all")
     }, diffs

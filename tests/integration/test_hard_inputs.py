@@ -83,7 +83,8 @@ def test_exact_decimals_on_both_engines(warehouse: str, tmp_path: Path) -> None:
         )
         total = conn.execute(
             text("SELECT value FROM mart_totals WHERE metric_code = 'dossiers_received_total' "
-                 "AND period_code = '2023Q4' AND level = 'commune'")
+                 "AND period_code = '2023Q4' AND level = 'commune' "
+                 "AND unit_code = '872'")
         ).scalar_one()  # fmt: skip
     assert Decimal(str(values["dossiers_received_total"])) == 99_999_999_999_999
     assert Decimal(str(values["dossiers_received_online"])) == 99_999_999_999_998

@@ -1,0 +1,285 @@
+-- Figures of every unit of the tree, one query for the marts and for reports, so a year, a
+-- range and a single period are aggregated by the same rules.
+--   * unit: each unit version and every unit above it (unit_tree), so a commune, a district
+--     and a province each get their own figures; :unit_key = '' for every unit.
+--   * level: the level of the units that reported (commune, district) and 'all'.
+--   * groups: with :all_groups = 1 each period alone and each year of its quarters (the
+--     marts); else the periods named in :code_list (between commas: ',2021,2022,') and,
+--     when :range_code is set, one more group, the range, made of all of them (a year in a
+--     range brings its quarters).
+--   * :as_now = 1 maps each fact onto today's units through unit_current (a merge whole, a
+--     split by its documented share, a split without shares left out).
+-- kind 'metric': value is the sum, or for scores and ranks the value of the one unit that
+-- reports it (NULL when several do). kind 'rate': numerator and denominator are summed parts,
+-- never an average of rates; a denominator "expected:<metric>" counts the unit-periods that
+-- had to report the metric. units_reporting / units_expected count the units as they
+-- reported (as now too: new Xã Tháp Mười's 2023 is 3 of its 3 predecessors), and only units
+-- that exist at the end of each period.
+WITH period_groups AS (
+    SELECT
+        regime,
+        period_code AS group_code,
+        period_type AS group_type,
+        year,
+        period_code,
+        end_date,
+        0 AS rolled
+    FROM periods
+    UNION ALL
+    SELECT
+        regime,
+        CAST(year AS TEXT) AS group_code,
+        'year' AS group_type,
+        year,
+        period_code,
+        end_date,
+        1 AS rolled
+    FROM periods
+    WHERE period_type = 'quarter'
+),
+
+selected_groups AS (
+    SELECT
+        regime,
+        group_code,
+        group_type,
+        year,
+        period_code,
+        end_date,
+        rolled
+    FROM period_groups
+    WHERE
+        :all_groups = 1
+        OR CAST(:code_list AS TEXT) LIKE '%,' || group_code || ',%'
+    UNION ALL
+    SELECT
+        regime,
+        CAST(:range_code AS TEXT) AS group_code,
+        'range' AS group_type,
+        CAST(:range_year AS INTEGER) AS year,
+        period_code,
+        end_date,
+        rolled
+    FROM period_groups
+    WHERE
+        CAST(:range_code AS TEXT) <> ''
+        AND CAST(:code_list AS TEXT) LIKE '%,' || group_code || ',%'
+),
+
+mapped AS (
+    SELECT
+        unit_key,
+        unit_key AS mapped_key,
+        CAST(1 AS NUMERIC(18, 6)) AS share
+    FROM units
+    WHERE :as_now = 0
+    UNION ALL
+    SELECT
+        unit_key,
+        current_key AS mapped_key,
+        CAST(COALESCE(share, 1) AS NUMERIC(18, 6)) AS share
+    FROM unit_current
+    WHERE :as_now = 1 AND mappable = 1
+),
+
+reported AS (
+    SELECT
+        t.ancestor_key,
+        g.group_code,
+        g.group_type,
+        g.year,
+        mu.level,
+        f.metric_code,
+        m.aggregation,
+        f.unit_key,
+        f.value * mp.share AS value,
+        g.period_code AS source_period
+    FROM facts AS f
+    INNER JOIN selected_groups AS g ON f.regime = g.regime AND f.period_code = g.period_code
+    INNER JOIN metrics AS m ON f.metric_code = m.code
+    INNER JOIN mapped AS mp ON f.unit_key = mp.unit_key
+    INNER JOIN units AS mu ON mp.mapped_key = mu.unit_key
+    INNER JOIN unit_tree AS t ON mp.mapped_key = t.unit_key
+    WHERE
+        (g.rolled = 0 OR m.aggregation = 'sum')
+        AND (CAST(:unit_key AS TEXT) = '' OR t.ancestor_key = :unit_key)
+),
+
+reported_levels AS (
+    SELECT
+        ancestor_key,
+        group_code,
+        group_type,
+        year,
+        level,
+        metric_code,
+        aggregation,
+        unit_key,
+        value,
+        source_period
+    FROM reported
+    UNION ALL
+    SELECT
+        ancestor_key,
+        group_code,
+        group_type,
+        year,
+        'all' AS level,
+        metric_code,
+        aggregation,
+        unit_key,
+        value,
+        source_period
+    FROM reported
+),
+
+totals AS (
+    SELECT
+        ancestor_key,
+        group_code,
+        group_type,
+        year,
+        level,
+        metric_code,
+        CASE
+            WHEN MAX(aggregation) = 'sum' THEN SUM(value)
+            WHEN COUNT(value) = 1 THEN MAX(value)
+        END AS value,
+        COUNT(DISTINCT CASE WHEN value IS NOT NULL THEN unit_key END) AS units_reporting,
+        COUNT(DISTINCT source_period) AS periods_included
+    FROM reported_levels
+    GROUP BY ancestor_key, group_code, group_type, year, level, metric_code
+),
+
+expected AS (
+    SELECT
+        t.ancestor_key,
+        g.group_code,
+        mu.level,
+        mr.metric_code,
+        COUNT(DISTINCT u.unit_key) AS units_expected,
+        COUNT(*) AS reports_expected
+    FROM metric_requirements AS mr
+    INNER JOIN metrics AS m ON mr.metric_code = m.code
+    INNER JOIN selected_groups AS g ON m.regime = g.regime
+    INNER JOIN units AS u
+        ON
+            mr.unit_key = u.unit_key
+            AND g.end_date >= u.valid_from
+            AND g.end_date <= u.valid_to
+    INNER JOIN mapped AS mp ON u.unit_key = mp.unit_key
+    INNER JOIN units AS mu ON mp.mapped_key = mu.unit_key
+    INNER JOIN unit_tree AS t ON mp.mapped_key = t.unit_key
+    WHERE
+        (g.rolled = 0 OR m.aggregation = 'sum')
+        AND (CAST(:unit_key AS TEXT) = '' OR t.ancestor_key = :unit_key)
+    GROUP BY t.ancestor_key, g.group_code, mu.level, mr.metric_code
+),
+
+expected_levels AS (
+    SELECT
+        ancestor_key,
+        group_code,
+        level,
+        metric_code,
+        units_expected,
+        reports_expected
+    FROM expected
+    UNION ALL
+    SELECT
+        ancestor_key,
+        group_code,
+        'all' AS level,
+        metric_code,
+        SUM(units_expected) AS units_expected,
+        SUM(reports_expected) AS reports_expected
+    FROM expected
+    GROUP BY ancestor_key, group_code, metric_code
+),
+
+rate_parts AS (
+    SELECT
+        n.ancestor_key,
+        n.group_code,
+        n.group_type,
+        n.year,
+        n.level,
+        r.code,
+        n.value AS numerator,
+        d.value AS denominator,
+        n.units_reporting,
+        n.periods_included
+    FROM rates AS r
+    INNER JOIN totals AS n ON r.numerator = n.metric_code
+    INNER JOIN totals AS d
+        ON
+            r.denominator = d.metric_code
+            AND n.ancestor_key = d.ancestor_key
+            AND n.group_code = d.group_code
+            AND n.level = d.level
+    UNION ALL
+    SELECT
+        n.ancestor_key,
+        n.group_code,
+        n.group_type,
+        n.year,
+        n.level,
+        r.code,
+        n.value AS numerator,
+        e.reports_expected AS denominator,
+        n.units_reporting,
+        n.periods_included
+    FROM rates AS r
+    INNER JOIN totals AS n ON r.numerator = n.metric_code
+    INNER JOIN expected_levels AS e
+        ON
+            r.denominator = 'expected:' || e.metric_code
+            AND n.ancestor_key = e.ancestor_key
+            AND n.group_code = e.group_code
+            AND n.level = e.level
+)
+
+SELECT
+    'metric' AS kind,
+    t.ancestor_key AS unit_key,
+    a.code AS unit_code,
+    t.group_code AS period_code,
+    t.group_type AS period_type,
+    t.year,
+    t.level,
+    t.metric_code AS code,
+    t.value,
+    NULL AS numerator,
+    NULL AS denominator,
+    CAST(t.units_reporting AS INTEGER) AS units_reporting,
+    CAST(COALESCE(e.units_expected, 0) AS INTEGER) AS units_expected,
+    CAST(COALESCE(e.reports_expected, 0) AS INTEGER) AS reports_expected,
+    CAST(t.periods_included AS INTEGER) AS periods_included
+FROM totals AS t
+INNER JOIN units AS a ON t.ancestor_key = a.unit_key
+LEFT JOIN expected_levels AS e
+    ON
+        t.ancestor_key = e.ancestor_key
+        AND t.group_code = e.group_code
+        AND t.level = e.level
+        AND t.metric_code = e.metric_code
+UNION ALL
+SELECT
+    'rate' AS kind,
+    p.ancestor_key AS unit_key,
+    a.code AS unit_code,
+    p.group_code AS period_code,
+    p.group_type AS period_type,
+    p.year,
+    p.level,
+    p.code,
+    CASE WHEN p.denominator > 0 THEN 100.0 * p.numerator / p.denominator END AS value,
+    p.numerator,
+    p.denominator,
+    CAST(p.units_reporting AS INTEGER) AS units_reporting,
+    0 AS units_expected,
+    0 AS reports_expected,
+    CAST(p.periods_included AS INTEGER) AS periods_included
+FROM rate_parts AS p
+INNER JOIN units AS a ON p.ancestor_key = a.unit_key
+WHERE p.numerator IS NOT NULL AND p.denominator IS NOT NULL
