@@ -29,6 +29,7 @@ from sqlalchemy import Engine, bindparam, text
 from commune_reports.catalog import Catalog, Regime, load_catalog
 from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
 from commune_reports.completeness import NOT_REPORTED, end_of_day, unit_rows
+from commune_reports.hierarchy import overseer, oversight_emails
 from commune_reports.periods import Period, cutoff_window, deadline, parse_period_range
 from commune_reports.warehouse import exclusive, utc_seconds, writing
 
@@ -48,7 +49,7 @@ class Alert:
     regime: str
     period: Period
     deadline: dt.date
-    unit_code: str  # ROLL_UP for the district roll-up
+    unit_code: str  # ROLL_UP + the overseer's code for a roll-up (e.g. "*872")
     units: list[dict[str, Any]]
     recipients: list[str]
     message: Message = field(repr=False)
@@ -244,20 +245,24 @@ def plan(
             for stage in due_stages(regime, period, day):
                 if stage not in stages or not late:
                     continue
-                district = list(catalog.emails(district_code(catalog), "district"))
-                # the roll-up names every unit in one message; the others go unit by unit
-                groups = (
-                    [(ROLL_UP, late)]
-                    if stage == "deadline"
-                    else [(u["unit_code"], [u]) for u in late]
-                )
-                for key, units in groups:
-                    if stage == "deadline":
-                        recipients = district
-                    else:
-                        recipients = list(catalog.emails(key))
+                if stage == "deadline":  # one roll-up per overseer, naming all its late units
+                    by_overseer: dict[str, list[dict[str, Any]]] = {}
+                    for u in late:
+                        above = overseer(catalog, u["unit_code"], period.end) or ""
+                        by_overseer.setdefault(above, []).append(u)
+                    groups = [
+                        (ROLL_UP + code, units, list(catalog.emails(code, "oversight")))
+                        for code, units in sorted(by_overseer.items())
+                    ]
+                else:
+                    groups = []
+                    for u in late:
+                        recipients = list(catalog.emails(u["unit_code"]))
                         if stage == "escalation":
-                            recipients += [e for e in district if e not in recipients]
+                            above = oversight_emails(catalog, u["unit_code"], period.end)
+                            recipients += [e for e in above if e not in recipients]
+                        groups.append((u["unit_code"], [u], recipients))
+                for key, units, recipients in groups:
                     alerts.append(
                         Alert(
                             stage,
@@ -298,12 +303,6 @@ def _settled(engine: Engine, periods: Sequence[Period], wait: float) -> dict[str
     return busy
 
 
-def district_code(catalog: Catalog) -> str:
-    """The unit whose district recipients receive roll-ups (the one with role district)."""
-    codes = sorted({code for code, role in catalog.recipients if role == "district"})
-    return codes[0] if codes else ""
-
-
 def _sent(engine: Engine, alert: Alert) -> set[tuple[str, str]]:
     with engine.connect() as conn:
         return {
@@ -311,9 +310,16 @@ def _sent(engine: Engine, alert: Alert) -> set[tuple[str, str]]:
             for r in conn.execute(
                 text(
                     "SELECT channel, recipient FROM alerts_sent WHERE regime = :r AND "
-                    "period_code = :p AND stage = :s AND unit_code = :u"
+                    "period_code = :p AND stage = :s AND unit_code IN (:u, :old)"
                 ),
-                {"r": alert.regime, "p": alert.period.code, "s": alert.stage, "u": alert.unit_code},
+                {
+                    "r": alert.regime,
+                    "p": alert.period.code,
+                    "s": alert.stage,
+                    "u": alert.unit_code,
+                    # a roll-up recorded before roll-ups were per overseer was keyed "*" alone
+                    "old": ROLL_UP if alert.unit_code.startswith(ROLL_UP) else alert.unit_code,
+                },
             )
         }
 

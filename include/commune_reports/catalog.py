@@ -15,6 +15,9 @@ from pathlib import Path
 CATALOG_DIR = Path(__file__).with_name("catalog")
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(9999, 12, 31)
+# recipients.csv roles: "unit" (a unit's own alerts and notices) and "oversight" (roll-ups,
+# escalations and corrections about the units under it); "district" is its older name.
+ROLE_ALIASES = {"district": "oversight"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class Catalog:
     recipients: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     def emails(self, unit_code: str, role: str = "unit") -> tuple[str, ...]:
-        """E-mail recipients of a unit's own alerts (role unit) or of the district roll-up."""
+        """E-mail recipients of a unit's own alerts (role unit) or of roll-ups about the units
+        under it (role oversight)."""
         return self.recipients.get((unit_code, role), ())
 
     def metric(self, code: str) -> Metric:
@@ -194,7 +198,8 @@ def _load(folder: Path) -> Catalog:
     recipients: dict[tuple[str, str], list[str]] = {}
     if (folder / "recipients.csv").exists():
         for r in _rows("recipients.csv", folder):
-            recipients.setdefault((r["unit_code"], r["role"]), []).append(r["email"])
+            role = ROLE_ALIASES.get(r["role"], r["role"])
+            recipients.setdefault((r["unit_code"], role), []).append(r["email"])
     by_code: dict[str, list[Unit]] = {}
     for unit in units:
         by_code.setdefault(unit.code, []).append(unit)

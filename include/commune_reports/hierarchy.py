@@ -134,3 +134,32 @@ def predecessors(catalog: Catalog, unit: Unit) -> list[Unit]:
     rows = tree_rows(catalog)["unit_current"]
     keys = {r["unit_key"] for r in rows if r["current_key"] == unit.key}
     return [u for u in catalog.units if u.key in keys]
+
+
+def overseer(catalog: Catalog, code: str, day: dt.date | None = None) -> str | None:
+    """The code of the nearest unit above unit ``code`` (its version on ``day``, else its
+    latest) that has oversight recipients: the district for its communes and agencies before
+    the reform, the province for its communes after it."""
+    versions = catalog.units_by_code.get(code, ())
+    unit = (catalog.unit_on(code, day) if day else None) or (versions[-1] if versions else None)
+    if unit is None:
+        return None
+    for above in ancestors(catalog, unit):
+        if catalog.emails(above.code, "oversight"):
+            return above.code
+    # a unit with nobody above it (huyện Tháp Mười's own forms, no province contact) is
+    # followed up by its own oversight contacts
+    return unit.code if catalog.emails(unit.code, "oversight") else None
+
+
+def oversight_emails(catalog: Catalog, code: str | None, day: dt.date | None = None) -> list[str]:
+    """Who oversees unit ``code``; for a file whose unit is unknown, every overseer."""
+    found = overseer(catalog, code, day) if code else None
+    if found is not None:
+        return list(catalog.emails(found, "oversight"))
+    if code and catalog.units_by_code.get(code):
+        return []
+    everyone: list[str] = []
+    for (_, role), emails in sorted(catalog.recipients.items()):
+        everyone += [e for e in emails if role == "oversight" and e not in everyone]
+    return everyone

@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from commune_reports.alerts import district_code
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
+from commune_reports.hierarchy import oversight_emails
 from commune_reports.ledger import select_in
 from commune_reports.warehouse import exclusive, utc_seconds, writing
 
@@ -169,9 +169,11 @@ def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
     return Message(subject=subject, text=text_body, html=html_body, payload=payload)
 
 
-def recipients(notice: dict[str, Any], catalog: Catalog, district: list[str]) -> list[str]:
-    """Whom a notice is mailed to: see the module's docstring."""
+def recipients(notice: dict[str, Any], catalog: Catalog) -> list[str]:
+    """Whom a notice is mailed to: see the module's docstring. The district is the unit's
+    overseer in the tree (its district, or its province after the reform)."""
     unit = list(catalog.emails(notice["unit_code"])) if notice["unit_code"] else []
+    district = oversight_emails(catalog, notice["unit_code"] or None)
     if notice["kind"] == "rejected":
         return unit or district
     if notice["kind"] == "pending_correction":
@@ -191,13 +193,12 @@ def send_file_notices(
     delivered: list[dict[str, Any]] = []
     failures: list[str] = []
     with exclusive(engine, "alerts"):
-        district = list(catalog.emails(district_code(catalog), "district"))
         notices, sent = pending(engine)
         if notices and not channels:
             log.warning("%d file notices due but no channel configured: nothing sent", len(notices))
         for notice in notices:
             message = compose(notice, engine)
-            mails = recipients(notice, catalog, district)
+            mails = recipients(notice, catalog)
             for channel in channels:
                 for recipient in targets(channel, mails):
                     key = (notice["submission_id"], notice["kind"], channel.name, recipient)
