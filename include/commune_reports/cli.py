@@ -31,7 +31,12 @@ from commune_reports.redact import MaskingFilter
 from commune_reports.settings import load_settings
 
 log = logging.getLogger("commune_reports.cli")
-READ_ONLY = {"report", "completeness", "template"}  # nothing of theirs to resume after a failure
+READ_ONLY = {
+    "report",
+    "completeness",
+    "template",
+    "catalog",
+}  # nothing of theirs to resume after a failure
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
@@ -156,7 +161,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     settings, engine = _warehouse()
     try:
-        figures = load_figures(engine, args.period)
+        figures = load_figures(engine, args.period, unit=args.unit, as_now=args.as_ == "now")
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -341,6 +346,30 @@ def _cmd_create_reader(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_catalog_import(args: argparse.Namespace) -> int:
+    from commune_reports.catalog import CATALOG_DIR
+    from commune_reports.catalog_import import CatalogImportError, write_catalog
+
+    out = Path(args.out)
+    if out.resolve() == CATALOG_DIR.resolve():
+        print(
+            "không ghi đè danh mục đóng gói, hãy chọn --out khác / the packaged catalog is not "
+            "overwritten: choose another --out",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        count = write_catalog(out, args.province, args.district or ())
+    except CatalogImportError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"{count} đơn vị đã ghi vào {out}/units.csv / {count} units written to {out}/units.csv\n"
+        f"  COMMUNE_REPORTS_CATALOG_DIR={out.resolve()}"
+    )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="commune-reports",
@@ -377,8 +406,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--periods", required=True, help="2023Q4, 2021Q1..2023Q4 or 2021..2023")
     p.set_defaults(func=_cmd_discover)
-    p = sub.add_parser("report", help="print the district figures of a period")
+    p = sub.add_parser(
+        "report", help="print the figures of a unit (district, province) for a period"
+    )
     p.add_argument("--period", required=True, help="2023Q4, 2023 or 2021..2023")
+    p.add_argument(
+        "--unit",
+        help="unit code, e.g. 872 or 87 (default: the smallest unit above every unit that "
+        "reported)",
+    )
+    p.add_argument(
+        "--as",
+        dest="as_",
+        choices=["reported", "now"],
+        default="reported",
+        help="reported: by the units as they were; now: mapped onto today's units",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_report)
     p = sub.add_parser("completeness", help="who has reported for a period, and the rates")
@@ -415,6 +458,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="why, kept with the decision")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_corrections)
+    p = sub.add_parser("catalog", help="build the unit catalog from the national lists")
+    actions = p.add_subparsers(dest="action", required=True)
+    p = actions.add_parser(
+        "import",
+        help="write a catalog folder whose units.csv comes from the pinned vietnamadminunits "
+        "package: the old provinces, districts and communes with their 2025 successors, and "
+        "the new provinces and communes; agencies and the other files are copied from the "
+        "current catalog",
+    )
+    p.add_argument(
+        "--province",
+        action="append",
+        required=True,
+        help="old GSO province code, e.g. 87 (repeat it; 'all' for the whole country)",
+    )
+    p.add_argument("--district", action="append", help="only this district, e.g. 872 (repeat it)")
+    p.add_argument("--out", required=True, help="the catalog folder to write")
+    p.set_defaults(func=_cmd_catalog_import)
     p = sub.add_parser("warehouse", help="administer the warehouse (PostgreSQL)")
     actions = p.add_subparsers(dest="action", required=True)
     p = actions.add_parser(
