@@ -106,7 +106,19 @@ def move(
         ],
     )
     record(conn, [(sid, before, after, (notes or {}).get(sid)) for sid in moved], actor)
+    _mark_dirty(conn, moved)
     return moved
+
+
+def _mark_dirty(conn: Connection, ids: Sequence[str]) -> None:
+    """The periods of ``ids`` need their marts rebuilt (whichever run builds marts next)."""
+    stmt = text(
+        "INSERT INTO mart_dirty (period_code) SELECT DISTINCT period_code FROM submissions "
+        "WHERE submission_id IN :ids AND period_code IS NOT NULL "
+        "ON CONFLICT (period_code) DO NOTHING"
+    ).bindparams(bindparam("ids", expanding=True))
+    for start in range(0, len(ids), IN_LIST):
+        conn.execute(stmt, {"ids": list(ids[start : start + IN_LIST])})
 
 
 def owe_notices(

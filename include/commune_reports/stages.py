@@ -659,7 +659,7 @@ def build_marts(
     settings: Settings, periods: Sequence[Period] = (), regimes: Sequence[str] = ()
 ) -> None:
     """Register the run's periods (so completeness covers units that sent nothing) and rebuild
-    every mart from the facts in one transaction."""
+    their marts (and those of periods changed since) from the facts in one transaction."""
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
     ensure_schema(engine)
@@ -671,7 +671,7 @@ def build_marts(
             if catalog.regimes[regime].period_type == p.period_type
         ]
         register_periods(conn, pairs, catalog)
-        refresh_marts(conn)
+        refresh_marts(conn, periods)
 
 
 def completeness_rows(

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Engine,
     Numeric,
     TextClause,
+    bindparam,
     create_engine,
     event,
     text,
@@ -225,9 +226,9 @@ def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
                     text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :at)"),
                     {"v": path.stem, "at": utc_seconds(dt.datetime.now(dt.UTC))},
                 )
-        sync_catalog(conn, catalog, tables, fingerprint)
-        if migrated and conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one():
-            refresh_marts(conn)  # a migration may have recreated the derived marts
+        changed = sync_catalog(conn, catalog, tables, fingerprint)
+        if (migrated or changed) and conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one():
+            refresh_marts(conn)  # a new tree or a migration changes every period's marts
 
 
 def _current(conn: Connection, files: Sequence[Path], fingerprint: str) -> bool:
@@ -315,19 +316,21 @@ def sync_catalog(
     catalog: Catalog,
     tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     fingerprint: str | None = None,
-) -> None:
+) -> bool:
     """Copy units, metrics, requirements and rates into their tables. A fingerprint of what
-    was copied is kept, so an unchanged catalog costs one read instead of a rewrite."""
+    was copied is kept, so an unchanged catalog costs one read instead of a rewrite. Whether
+    anything was rewritten."""
     tables = tables if tables is not None else catalog_rows(catalog)
     fingerprint = fingerprint or _fingerprint(tables)
     stored = conn.execute(text("SELECT fingerprint FROM catalog_state")).scalar()
     if stored == fingerprint:
-        return
+        return False
     for table, rows in tables.items():
         _replace(conn, table, rows)
     conn.execute(text("DELETE FROM catalog_state"))
     conn.execute(text("INSERT INTO catalog_state (fingerprint) VALUES (:f)"), {"f": fingerprint})
     analyze(conn, list(tables), sum(len(rows) for rows in tables.values()))
+    return True
 
 
 def deadline_instant(day: dt.date) -> dt.datetime:
@@ -413,15 +416,47 @@ def query(name: str) -> TextClause:
     return with_queries(query_text(name))
 
 
-def refresh_marts(conn: Connection) -> None:
-    """Rebuild every mart in file order, in the caller's transaction."""
-    facts = conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
-    analyze(conn, ("submissions", "facts", "periods"), facts)
+def refresh_marts(conn: Connection, periods: Sequence[Period] | None = None) -> None:
+    """Rebuild the marts in file order, in the caller's transaction: with ``periods``, only
+    theirs, the periods marked dirty since (``mart_dirty``) and the years they feed, so a
+    run costs the same on years of history as on an empty warehouse; without, everything."""
+    params = dict(MART_PARAMS)
+    if periods is not None:
+        codes = {p.code for p in periods}
+        codes |= set(conn.execute(text("SELECT period_code FROM mart_dirty")).scalars())
+        groups = codes | {code[:4] for code in codes}  # a quarter feeds its year
+        params |= {"all_groups": 0, "code_list": "," + ",".join(sorted(groups)) + ","}
+    written = _facts_in_scope(conn, params)
+    analyze(conn, ("submissions", "facts", "periods"), written)
     for path in sql_files("marts"):
         for statement in split_statements(path.read_text(encoding="utf-8")):
             clause = with_queries(statement)
-            conn.execute(clause, {k: v for k, v in MART_PARAMS.items() if k in clause._bindparams})
-    analyze(conn, MART_TABLES, facts)
+            conn.execute(clause, {k: v for k, v in params.items() if k in clause._bindparams})
+    conn.execute(text("DELETE FROM mart_dirty"))
+    analyze(conn, MART_TABLES, written)
+
+
+def _facts_in_scope(conn: Connection, params: Mapping[str, Any]) -> int:
+    """The facts of the periods being rebuilt, counted for ``analyze`` only when they are a
+    large part of the warehouse (a tenth, as autovacuum would judge): a first load gets fresh
+    statistics at once, a quarter on years of history does not pay for re-sampling them."""
+    if conn.dialect.name == "postgresql":  # the planner's own estimate: no scan of facts
+        total = conn.execute(
+            text("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = 'facts'::regclass")
+        ).scalar_one()
+    else:
+        total = conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
+    if params["all_groups"]:
+        return int(total) or conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
+    groups = [g for g in params["code_list"].split(",") if g]
+    codes = groups + [f"{g}Q{q}" for g in groups if len(g) == 4 for q in range(1, 5)]
+    scoped = conn.execute(
+        text("SELECT COUNT(*) FROM facts WHERE period_code IN :codes").bindparams(
+            bindparam("codes", expanding=True)
+        ),
+        {"codes": codes},
+    ).scalar_one()
+    return scoped if scoped * 10 >= total else 0
 
 
 def table_names() -> list[str]:

@@ -1,7 +1,16 @@
 -- Who has reported, per regime and period run, as of the latest data (:as_of far in the
 -- future): the rows of sql/queries/completeness.sql, the query of `commune-reports
 -- completeness --as-of`.
-DELETE FROM completeness;
+DELETE FROM completeness
+WHERE period_code IN (
+    SELECT g.code
+    FROM (
+        SELECT period_code AS code FROM periods
+        UNION
+        SELECT CAST(year AS TEXT) AS code FROM periods
+    ) AS g
+    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || g.code || ',%'
+);
 
 INSERT INTO completeness (
     regime, period_code, unit_code, unit_key, unit_name, level, deadline, status,
@@ -19,4 +28,5 @@ SELECT
     q.submission_id,
     q.received_at,
     q.rejected_count
-FROM query_completeness AS q;
+FROM query_completeness AS q
+WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || q.period_code || ',%';

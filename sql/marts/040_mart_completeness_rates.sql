@@ -1,7 +1,16 @@
 -- Reporting rate and on-time rate per regime, period, unit of the tree (each commune,
 -- district and province: the units expected under it) and level (commune, district, all).
 -- Only expected units are counted, so neither rate can exceed 100%.
-DELETE FROM mart_completeness_rates;
+DELETE FROM mart_completeness_rates
+WHERE period_code IN (
+    SELECT g.code
+    FROM (
+        SELECT period_code AS code FROM periods
+        UNION
+        SELECT CAST(year AS TEXT) AS code FROM periods
+    ) AS g
+    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || g.code || ',%'
+);
 
 INSERT INTO mart_completeness_rates (
     regime, period_code, unit_key, unit_code, level, units_expected, units_reported,
@@ -16,6 +25,7 @@ WITH under AS (
         c.status
     FROM completeness AS c
     INNER JOIN unit_tree AS t ON c.unit_key = t.unit_key
+    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || c.period_code || ',%'
 ),
 
 leveled AS (

@@ -57,3 +57,19 @@ CREATE TABLE IF NOT EXISTS mart_completeness_rates (
     on_time_rate_pct NUMERIC(9, 4) NOT NULL,
     PRIMARY KEY (regime, period_code, unit_key, level)
 );
+
+-- Marts are rebuilt by period (the periods a run touched and the years they feed): index
+-- them by period, and the tree by unit for the join of each fact to every unit above it.
+CREATE INDEX IF NOT EXISTS mart_totals_period ON mart_totals (period_code);
+CREATE INDEX IF NOT EXISTS mart_rates_period ON mart_rates (period_code);
+CREATE INDEX IF NOT EXISTS mart_completeness_rates_period ON mart_completeness_rates (
+    period_code
+);
+CREATE INDEX IF NOT EXISTS completeness_period ON completeness (period_code);
+CREATE INDEX IF NOT EXISTS unit_tree_unit ON unit_tree (unit_key);
+
+-- Periods whose submissions changed status since the marts were last built (a form filed in
+-- another period's folder, an approved correction): the next build takes them too.
+CREATE TABLE IF NOT EXISTS mart_dirty (
+    period_code TEXT PRIMARY KEY
+);
