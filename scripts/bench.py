@@ -146,7 +146,15 @@ class FormFactory:
     patched files keep the writer's layout, styles and data validations.
     """
 
-    def __init__(self, template: Path, heading: str, stamp: str, sentinels: dict[str, int]) -> None:
+    def __init__(
+        self,
+        template: Path,
+        heading: str,
+        stamp: str,
+        sentinels: dict[str, int],
+        period: str = PERIOD_CODE,
+    ) -> None:
+        self.period = period
         with zipfile.ZipFile(template) as book:
             self.entries = [(info, book.read(info)) for info in book.infolist()]
         sheets = [info.filename for info, _ in self.entries if "worksheets/sheet" in info.filename]
@@ -171,7 +179,7 @@ class FormFactory:
     def sheet_xml(self, code: str, name: str, values: dict[str, int]) -> bytes:
         fill = {
             "heading": f"<t>{escape(L.heading_name(name, 'commune'))}</t>",
-            "stamp": f"<t>{escape(L.stamp_line(code, PERIOD_CODE))}</t>",
+            "stamp": f"<t>{escape(L.stamp_line(code, self.period))}</t>",
         } | {metric: f"<v>{value}</v>" for metric, value in values.items()}
         return "".join(
             fill[part] if index % 2 else part for index, part in enumerate(self.parts)
