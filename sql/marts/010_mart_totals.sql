@@ -5,15 +5,7 @@
 -- (:code_list, e.g. ',2023Q4,2023,'; :all_groups = 1 for everything): deterministic,
 -- idempotent, and as cheap on five years of history as on an empty warehouse.
 DELETE FROM mart_totals
-WHERE period_code IN (
-    SELECT g.code
-    FROM (
-        SELECT period_code AS code FROM periods
-        UNION
-        SELECT CAST(year AS TEXT) AS code FROM periods
-    ) AS g
-    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || g.code || ',%'
-);
+WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
 INSERT INTO mart_totals (
     unit_key, unit_code, period_code, period_type, year, level, metric_code, value,

@@ -1,15 +1,7 @@
 -- Derived rates for every unit of the tree, from summed numerators and denominators, never
 -- by averaging rates (the 'rate' rows of sql/queries/figures.sql).
 DELETE FROM mart_rates
-WHERE period_code IN (
-    SELECT g.code
-    FROM (
-        SELECT period_code AS code FROM periods
-        UNION
-        SELECT CAST(year AS TEXT) AS code FROM periods
-    ) AS g
-    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || g.code || ',%'
-);
+WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
 INSERT INTO mart_rates (
     unit_key, unit_code, period_code, period_type, year, level, rate_code, numerator,

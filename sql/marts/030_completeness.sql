@@ -2,15 +2,7 @@
 -- future): the rows of sql/queries/completeness.sql, the query of `commune-reports
 -- completeness --as-of`.
 DELETE FROM completeness
-WHERE period_code IN (
-    SELECT g.code
-    FROM (
-        SELECT period_code AS code FROM periods
-        UNION
-        SELECT CAST(year AS TEXT) AS code FROM periods
-    ) AS g
-    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || g.code || ',%'
-);
+WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
 INSERT INTO completeness (
     regime, period_code, unit_code, unit_key, unit_name, level, deadline, status,

@@ -2,15 +2,7 @@
 -- district and province: the units expected under it) and level (commune, district, all).
 -- Only expected units are counted, so neither rate can exceed 100%.
 DELETE FROM mart_completeness_rates
-WHERE period_code IN (
-    SELECT g.code
-    FROM (
-        SELECT period_code AS code FROM periods
-        UNION
-        SELECT CAST(year AS TEXT) AS code FROM periods
-    ) AS g
-    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || g.code || ',%'
-);
+WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
 INSERT INTO mart_completeness_rates (
     regime, period_code, unit_key, unit_code, level, units_expected, units_reported,
