@@ -282,7 +282,13 @@ def _cmd_completeness(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     engine = get_engine(load_settings().warehouse_url)
-    report = completeness_report(engine, period, end_of_day(args.as_of or _today()))
+    try:
+        report = completeness_report(
+            engine, period, end_of_day(args.as_of or _today()), unit=args.unit
+        )
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -427,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("completeness", help="who has reported for a period, and the rates")
     p.add_argument("--period", required=True, help="2023Q4 or 2023")
     p.add_argument("--as-of", type=_date, help="count deliveries up to this day (default today)")
+    p.add_argument("--unit", help="only the units under this one, e.g. 873 (a district) or 82")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_completeness)
     p = sub.add_parser("alerts", help="send the reminders, roll-ups and escalations now due")

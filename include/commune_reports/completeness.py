@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, text
 
 from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.hierarchy import ancestors
 from commune_reports.periods import TIMEZONE, Period
 from commune_reports.warehouse import (
     ensure_schema,
@@ -117,11 +118,26 @@ def rates(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def completeness_report(
-    engine: Engine, period: Period, as_of: dt.datetime, catalog: Catalog | None = None
+    engine: Engine,
+    period: Period,
+    as_of: dt.datetime,
+    catalog: Catalog | None = None,
+    unit: str | None = None,
 ) -> dict[str, Any]:
-    """JSON of ``commune-reports completeness``: per regime, each expected unit, the rates."""
+    """JSON of ``commune-reports completeness``: per regime, each expected unit, the rates;
+    with ``unit`` (a code), only the units under it (a district's communes and agencies, a
+    province's communes), as it stood at the end of the period."""
     catalog = catalog or load_catalog()
     rows = unit_rows(engine, [period], as_of, catalog)
+    if unit is not None:
+        target = catalog.unit_on(unit, period.end)
+        if target is None:
+            raise ValueError(
+                f"đơn vị {unit} không tồn tại trong kỳ {period.code} / "
+                f"unit {unit} does not exist in {period.code}"
+            )
+        under = {u.key for u in catalog.units if u == target or target in ancestors(catalog, u)}
+        rows = [r for r in rows if r["unit_key"] in under]
     regimes = []
     for regime in regimes_of(period, catalog):
         mine = [r for r in rows if r["regime"] == regime]
@@ -144,7 +160,12 @@ def completeness_report(
                 "rates": rates(mine),
             }
         )
-    return {"period": period.code, "as_of": as_of.isoformat(), "regimes": regimes}
+    return {
+        "period": period.code,
+        "as_of": as_of.isoformat(),
+        "unit": unit,
+        "regimes": regimes,
+    }
 
 
 def render_text(report: dict[str, Any]) -> str:

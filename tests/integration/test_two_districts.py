@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -127,6 +128,20 @@ def test_each_district_the_province_and_phuong_thinh_as_now(
     # Gáo Giồng was divided with no shares: new Xã Phong Mỹ takes only Phong Mỹ
     phong_my = load_figures(engine, Q4.code, unit="30088", as_now=True)
     assert float(phong_my.total(METRIC, "all", Q4.code)) == facts["30088"]
+
+
+def test_completeness_under_each_district(
+    two_districts: dict, warehouse: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = {}
+    for unit in ("872", "873", "87"):
+        args = ["completeness", "--period", Q4.code, "--as-of", "2023-12-24", "--unit", unit]
+        assert main([*args, "--format", "json"]) == 0
+        (regime,) = json.loads(capsys.readouterr().out)["regimes"]
+        missing = [u["code"] for u in regime["units"] if u["status"] == "missing"]
+        counts[unit] = (len(regime["units"]), missing)
+    assert counts == {"872": (19, []), "873": (18, [SILENT]), "87": (37, [SILENT])}
+    assert main(["completeness", "--period", Q4.code, "--unit", "82"]) == 2  # not yet then
 
 
 def test_roll_ups_go_to_each_units_overseer(two_districts: dict, warehouse: str) -> None:
