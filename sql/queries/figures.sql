@@ -197,6 +197,24 @@ expected_levels AS (
     GROUP BY ancestor_key, group_code, metric_code
 ),
 
+denominators AS (
+    SELECT
+        ancestor_key,
+        group_code,
+        level,
+        metric_code AS denominator,
+        value
+    FROM totals
+    UNION ALL
+    SELECT
+        ancestor_key,
+        group_code,
+        level,
+        'expected:' || metric_code AS denominator,
+        reports_expected AS value
+    FROM expected_levels
+),
+
 rate_parts AS (
     SELECT
         n.ancestor_key,
@@ -211,32 +229,12 @@ rate_parts AS (
         n.periods_included
     FROM rates AS r
     INNER JOIN totals AS n ON r.numerator = n.metric_code
-    INNER JOIN totals AS d
+    INNER JOIN denominators AS d
         ON
-            r.denominator = d.metric_code
+            r.denominator = d.denominator
             AND n.ancestor_key = d.ancestor_key
             AND n.group_code = d.group_code
             AND n.level = d.level
-    UNION ALL
-    SELECT
-        n.ancestor_key,
-        n.group_code,
-        n.group_type,
-        n.year,
-        n.level,
-        r.code,
-        n.value AS numerator,
-        e.reports_expected AS denominator,
-        n.units_reporting,
-        n.periods_included
-    FROM rates AS r
-    INNER JOIN totals AS n ON r.numerator = n.metric_code
-    INNER JOIN expected_levels AS e
-        ON
-            r.denominator = 'expected:' || e.metric_code
-            AND n.ancestor_key = e.ancestor_key
-            AND n.group_code = e.group_code
-            AND n.level = e.level
 )
 
 SELECT

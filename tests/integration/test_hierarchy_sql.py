@@ -21,11 +21,12 @@ from tests.unit.test_hierarchy import NEW_COMMUNES
 METRIC = "dissemination_sessions"
 
 
-def test_figures_by_the_tree_and_as_now(home: Path, warehouse: str) -> None:
+def _load_2023q4(home: Path, warehouse: str) -> dict[str, object]:
+    """The sample's 2023Q4 through the pipeline; each unit's reported value of METRIC."""
     shutil.copytree(SAMPLE_INBOX / "2023Q4", home / "inbox" / "2023Q4")
     run_periods(load_settings(), [Period(2023, 4)])
     with get_engine(warehouse).connect() as conn:
-        reported = dict(
+        return dict(
             conn.execute(
                 text(
                     "SELECT unit_code, value FROM facts "
@@ -34,6 +35,11 @@ def test_figures_by_the_tree_and_as_now(home: Path, warehouse: str) -> None:
                 {"m": METRIC},
             ).all()
         )
+
+
+def test_figures_by_the_tree_and_as_now(home: Path, warehouse: str) -> None:
+    reported = _load_2023q4(home, warehouse)
+    with get_engine(warehouse).connect() as conn:
         under_district = conn.execute(
             text(
                 "SELECT SUM(f.value) FROM facts AS f "
@@ -96,19 +102,8 @@ def test_figures_by_the_tree_and_as_now(home: Path, warehouse: str) -> None:
 def test_report_by_unit_as_reported_and_as_now(home: Path, warehouse: str) -> None:
     """`report --unit` for a commune, the district and the province, and `--as now` for new
     Xã Phương Thịnh and new Đồng Tháp: the same query as the marts, scoped to one unit."""
-    shutil.copytree(SAMPLE_INBOX / "2023Q4", home / "inbox" / "2023Q4")
-    run_periods(load_settings(), [Period(2023, 4)])
+    reported = _load_2023q4(home, warehouse)
     engine = get_engine(warehouse)
-    with engine.connect() as conn:
-        reported = dict(
-            conn.execute(
-                text(
-                    "SELECT unit_code, value FROM facts "
-                    "WHERE period_code = '2023Q4' AND metric_code = :m"
-                ),
-                {"m": METRIC},
-            ).all()
-        )
     default = load_figures(engine, "2023Q4")
     assert default.unit is not None and default.unit.code == "872"  # smallest unit above all
     assert "HUYỆN THÁP MƯỜI" in render_text(default)
