@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from commune_reports.catalog import FAR_FUTURE, Catalog, Unit, load_catalog
-from commune_reports.hierarchy import ancestors
+from commune_reports.hierarchy import ancestors, parent
 from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
 from commune_reports.periods import Period, canonical_range, parse_period_range
 from commune_reports.warehouse import query
@@ -32,10 +32,44 @@ class UnitError(ValueError):
     """The unit asked for does not exist in the periods asked for, or none covers them."""
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Who is behind one figure: units that reported it of those expected, unit-period
+    reports received of those expected in the periods loaded, and the periods it is made of
+    of those it needs (a year of a quarterly form needs its four quarters)."""
+
+    units_reporting: int
+    units_expected: int
+    reports_received: int
+    reports_expected: int
+    periods_included: int
+    periods_expected: int = 1
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.reports_received >= self.reports_expected
+            and self.periods_included >= self.periods_expected
+        )
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "units_reporting": self.units_reporting,
+            "units_expected": self.units_expected,
+            "reports_received": self.reports_received,
+            "reports_expected": self.reports_expected,
+            "periods_included": self.periods_included,
+            "periods_expected": self.periods_expected,
+            "complete": self.complete,
+        }
+
+
 @dataclass
 class Figures:
     """Sums (metric -> level -> period -> value) and rate parts (rate -> level -> period) of
-    one unit of the tree, with the units that reported each figure and those expected."""
+    one unit of the tree, with who is behind each figure (``coverage``, by (code, level,
+    period)) and, for a unit whose children have units of their own (a province's districts),
+    the same for each child (``parts``)."""
 
     periods: list[Period]
     label: str
@@ -44,7 +78,8 @@ class Figures:
     caveats: list[str] = field(default_factory=list)
     unit: Unit | None = None
     as_now: bool = False
-    coverage: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    coverage: dict[tuple[str, str, str], Coverage] = field(default_factory=dict)
+    parts: list[Figures] = field(default_factory=list)
 
     def total(self, metric: str, level: str, period: str) -> Decimal | None:
         return self.totals.get(metric, {}).get(level, {}).get(period)
@@ -86,6 +121,7 @@ def load_figures(
     codes = [p.code for p in periods]
     with engine.connect() as conn:
         target = _target_unit(conn, catalog, periods, unit, as_now)
+        below = _breakdown_units(catalog, target, periods, as_now) if target else []
         rows = []
         if target is not None:
             params = {
@@ -94,32 +130,83 @@ def load_figures(
                 "range_code": period_text if len(periods) > 1 else "",
                 "range_year": periods[0].year,
                 "unit_key": target.key,
+                "depth": 1 if below else 0,
                 "as_now": int(as_now),
             }
             rows = conn.execute(query("figures"), params).all()
         caveats = coverage_caveats(conn, periods, target, as_now)
+
+    needs = _periods_needed(catalog, periods, period_text)
+
+    def figures_of(of: Unit | None, notes: list[str]) -> Figures:
+        mine = [r for r in rows if of is not None and r.unit_key == of.key]
+        totals, rates, coverage = _collect(mine, needs)
+        return Figures(periods, period_text, totals, rates, notes, of, as_now, coverage)
+
+    figures = figures_of(target, caveats)
+    figures.parts = [figures_of(u, []) for u in below]
+    return figures
+
+
+def _periods_needed(catalog: Catalog, periods: list[Period], label: str) -> Any:
+    """(code, period key) -> how many periods a complete figure is made of: one for a period
+    of the code's own form, four for a year of a quarterly form, their sum for a range."""
+    numerators = {r.code: r.numerator for r in catalog.rates}
+    metrics = catalog.metrics_by_code
+
+    def needed(code: str, key: str) -> int:
+        metric = metrics.get(numerators.get(code, code))
+        if metric is None:
+            return 1
+        quarterly = catalog.regimes[metric.regime].period_type == "quarter"
+        one = {p.code: 4 if quarterly and not p.quarter else 1 for p in periods}
+        return sum(one.values()) if key == label and len(periods) > 1 else one.get(key, 1)
+
+    return needed
+
+
+def _collect(
+    rows: list[Any], needed: Any
+) -> tuple[dict, dict, dict[tuple[str, str, str], Coverage]]:
+    """Rows of ``sql/queries/figures.sql`` for one unit as the dictionaries of Figures."""
     totals: dict[str, dict[str, dict[str, Decimal | None]]] = {}
     rates: dict[str, dict[str, dict[str, tuple[Decimal, Decimal]]]] = {}
-    coverage: dict[tuple[str, str, str], tuple[int, int]] = {}
+    coverage: dict[tuple[str, str, str], Coverage] = {}
     for r in rows:
+        coverage[(r.code, r.level, r.period_code)] = Coverage(
+            r.units_reporting,
+            r.units_expected,
+            r.reports_received,
+            r.reports_expected,
+            r.periods_included,
+            needed(r.code, r.period_code),
+        )
         if r.kind == "metric":
             totals.setdefault(r.code, {}).setdefault(r.level, {})[r.period_code] = _dec(r.value)
-            coverage[(r.code, r.level, r.period_code)] = (r.units_reporting, r.units_expected)
         else:
             rates.setdefault(r.code, {}).setdefault(r.level, {})[r.period_code] = (
                 _dec(r.numerator) or Decimal(0),
                 _dec(r.denominator) or Decimal(0),
             )
-    return Figures(
-        periods=periods,
-        label=period_text,
-        totals=totals,
-        rates=rates,
-        caveats=caveats,
-        unit=target,
-        as_now=as_now,
-        coverage=coverage,
-    )
+    return totals, rates, coverage
+
+
+def _breakdown_units(
+    catalog: Catalog, target: Unit, periods: list[Period], as_now: bool
+) -> list[Unit]:
+    """The units directly under ``target`` in the periods that have units of their own (a
+    province's districts before the reform), whose figures a report also gives one by one.
+    Communes directly under a unit are counted in its caveats, not listed."""
+    first, last = periods[0].start, periods[-1].end
+    parents = {u.parent_code for u in catalog.units}
+    below = []
+    for u in catalog.units:
+        if u.parent_code != target.code or u.code not in parents:
+            continue
+        alive = u.valid_to == FAR_FUTURE if as_now else u.valid_from <= last and u.valid_to >= first
+        if alive and parent(catalog, u) == target:
+            below.append(u)
+    return sorted(below, key=lambda u: u.code)
 
 
 def _target_unit(
@@ -212,44 +299,34 @@ def _number(value: Decimal) -> int | float:
 
 def figure_rows(figures: Figures) -> list[dict[str, Any]]:
     """Rows {"metric", "level", "period", "value", "unit", ...} for JSON output (rates in %,
-    2 decimals); a sum also says how many of the units expected reported it."""
+    2 decimals). Each row says who is behind it (units and unit-period reports received of
+    those expected, ``complete``), so a reader of the JSON sees a partial figure as one.
+    The rows of the unit come first, then those of each unit in ``figures.parts``."""
     unit = {"unit": figures.unit.code if figures.unit else None, "as_now": figures.as_now}
     keys = [p.code for p in figures.periods]
     if len(figures.periods) > 1:
         keys.append(figures.label)
     out: list[dict[str, Any]] = []
+
+    def row(code: str, level: str, key: str, value: int | float) -> dict[str, Any]:
+        who = figures.coverage.get((code, level, key), Coverage(0, 0, 0, 0, 0))
+        return {"metric": code, "level": level, "period": key, "value": value, **unit, **who.json()}
+
     for metric, by_level in sorted(figures.totals.items()):
         for level in LEVELS:
             for key in keys:
                 value = by_level.get(level, {}).get(key)
                 if value is not None:
-                    reporting, expected = figures.coverage.get((metric, level, key), (0, 0))
-                    out.append(
-                        {
-                            "metric": metric,
-                            "level": level,
-                            "period": key,
-                            "value": _number(value),
-                            **unit,
-                            "units_reporting": reporting,
-                            "units_expected": expected,
-                        }
-                    )
+                    out.append(row(metric, level, key, _number(value)))
     for code in sorted(figures.rates):
         for level in LEVELS:
             for key in keys:
                 rate = figures.rate(code, level, key)
                 if rate is not None:
                     rounded = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-                    out.append(
-                        {
-                            "metric": code,
-                            "level": level,
-                            "period": key,
-                            "value": float(rounded),
-                            **unit,
-                        }
-                    )
+                    out.append(row(code, level, key, float(rounded)))
+    for part in figures.parts:
+        out += figure_rows(part)
     return out
 
 
@@ -369,10 +446,34 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     for number, (heading, body) in enumerate(sections, start=1):
         lines.append(f"{number}. {heading}")
         lines += body
+    if figures.parts:
+        lines.append(
+            f"{len(sections) + 1}. Số liệu của từng đơn vị trực thuộc ({label}) / "
+            "figures of each unit below:"
+        )
+        lines += [f"   - {_part_line(part)}" for part in figures.parts]
     years = [p.code for p in figures.periods if not p.quarter]
     if len(years) >= 2:
         lines += ["", "Chú thích (4): " + render_footnote(figures, years[-2], years[-1])]
     return "\n".join(lines) + "\n"
+
+
+def _part_line(part: Figures) -> str:
+    """One unit below the report's unit (a district of a province) in one line: its sessions,
+    citizen receptions, online filing by level and how many of its units reported."""
+    key, unit = part.label, part.unit
+    name = f"{unit.name} ({unit.code})" if unit is not None else "—"
+    online = ", ".join(
+        f"{words} {_pct(part.rate('online_filing_rate', level, key))}"
+        for level, words in (("district", "cấp huyện"), ("commune", "cấp xã"))
+    )
+    who = part.coverage.get(("dissemination_sessions", "all", key))
+    reported = f"; {who.units_reporting}/{who.units_expected} đơn vị đã báo cáo" if who else ""
+    return (
+        f"{name}: {_count(part.total('dissemination_sessions', 'all', key))} cuộc tuyên "
+        f"truyền; {_count(part.total('citizen_reception_sessions', 'all', key))} buổi tiếp "
+        f"công dân; hồ sơ trực tuyến {online}{reported}"
+    )
 
 
 def _evaluation(figures: Figures, key: str, catalog: Catalog, level: str) -> str:
@@ -417,7 +518,9 @@ def approval_section(engine: Engine, period_text: str) -> str:
 
 
 def publish(settings: Any, period_text: str) -> Path:
-    """Write the text and JSON report of ``period_text`` under ``<home>/reports``."""
+    """Write the text and JSON report of ``period_text`` under ``<home>/reports``: the report
+    of the smallest unit above every unit that reported (``<stem>.txt``) and, when that is a
+    province, one of each district under it (``<stem>.<code>.txt``) for its own officials."""
     import json
 
     from commune_reports.warehouse import get_engine
@@ -426,11 +529,17 @@ def publish(settings: Any, period_text: str) -> Path:
     figures = load_figures(engine, period_text)
     settings.reports.mkdir(parents=True, exist_ok=True)
     stem = period_text.replace("..", "_to_")
-    rows = json.dumps(figure_rows(figures), ensure_ascii=False, indent=2)
-    _replace_file(settings.reports / f"{stem}.json", rows)
-    path = settings.reports / f"{stem}.txt"
-    _replace_file(path, render_text(figures) + approval_section(engine, period_text))
-    return path
+    closing = approval_section(engine, period_text)
+    reports = [(stem, figures)] + [
+        (f"{stem}.{p.unit.code}", load_figures(engine, period_text, unit=p.unit.code))
+        for p in figures.parts
+        if p.unit is not None
+    ]
+    for name, one in reports:
+        rows = json.dumps(figure_rows(one), ensure_ascii=False, indent=2)
+        _replace_file(settings.reports / f"{name}.json", rows)
+        _replace_file(settings.reports / f"{name}.txt", render_text(one) + closing)
+    return settings.reports / f"{stem}.txt"
 
 
 def _replace_file(path: Path, content: str) -> None:

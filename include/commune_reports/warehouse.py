@@ -399,6 +399,7 @@ MART_PARAMS = {  # a list of codes is passed between commas: ",2023Q4,2023,"
     "range_code": "",
     "range_year": 0,
     "unit_key": "",
+    "depth": 0,
     "as_now": 0,
     "as_of": FAR_FUTURE,
 }

@@ -1,7 +1,8 @@
 -- Figures of every unit of the tree, one query for the marts and for reports, so a year, a
 -- range and a single period are aggregated by the same rules.
 --   * unit: each unit version and every unit above it (unit_tree), so a commune, a district
---     and a province each get their own figures; :unit_key = '' for every unit.
+--     and a province each get their own figures; :unit_key = '' for every unit, else that
+--     unit and, with :depth = 1, each unit directly under it (a province's districts).
 --   * level: the level of the units that reported (commune, district) and 'all'.
 --   * groups: with :all_groups = 1 each period alone and each year of its quarters (the
 --     marts); else the periods named in :code_list (between commas: ',2021,2022,') and,
@@ -12,10 +13,18 @@
 -- kind 'metric': value is the sum, or for scores and ranks the value of the one unit that
 -- reports it (NULL when several do). kind 'rate': numerator and denominator are summed parts,
 -- never an average of rates; a denominator "expected:<metric>" counts the unit-periods that
--- had to report the metric. units_reporting / units_expected count the units as they
+-- had to report the metric. A rate's units and reports expected are its numerator's.
+-- reports_received / reports_expected count unit-periods, so a year with a quarter missing
+-- is not complete. units_reporting / units_expected count the units as they
 -- reported (as now too: new Xã Tháp Mười's 2023 is 3 of its 3 predecessors), and only units
 -- that exist at the end of each period.
-WITH period_groups AS (
+WITH scope AS (
+    SELECT unit_key
+    FROM unit_tree
+    WHERE ancestor_key = :unit_key AND depth <= :depth
+),
+
+period_groups AS (
     SELECT
         regime,
         period_code AS group_code,
@@ -102,7 +111,10 @@ reported AS (
     INNER JOIN unit_tree AS t ON mp.mapped_key = t.unit_key
     WHERE
         (g.rolled = 0 OR m.aggregation = 'sum')
-        AND (CAST(:unit_key AS TEXT) = '' OR t.ancestor_key = :unit_key)
+        AND (
+            CAST(:unit_key AS TEXT) = ''
+            OR t.ancestor_key IN (SELECT s.unit_key FROM scope AS s)
+        )
 ),
 
 reported_levels AS (
@@ -146,6 +158,9 @@ totals AS (
             WHEN COUNT(value) = 1 THEN MAX(value)
         END AS value,
         COUNT(DISTINCT CASE WHEN value IS NOT NULL THEN unit_key END) AS units_reporting,
+        COUNT(
+            DISTINCT CASE WHEN value IS NOT NULL THEN unit_key || '|' || source_period END
+        ) AS reports_received,
         COUNT(DISTINCT source_period) AS periods_included
     FROM reported_levels
     GROUP BY ancestor_key, group_code, group_type, year, level, metric_code
@@ -172,7 +187,10 @@ expected AS (
     INNER JOIN unit_tree AS t ON mp.mapped_key = t.unit_key
     WHERE
         (g.rolled = 0 OR m.aggregation = 'sum')
-        AND (CAST(:unit_key AS TEXT) = '' OR t.ancestor_key = :unit_key)
+        AND (
+            CAST(:unit_key AS TEXT) = ''
+            OR t.ancestor_key IN (SELECT s.unit_key FROM scope AS s)
+        )
     GROUP BY t.ancestor_key, g.group_code, mu.level, mr.metric_code
 ),
 
@@ -223,9 +241,11 @@ rate_parts AS (
         n.year,
         n.level,
         r.code,
+        r.numerator AS numerator_code,
         n.value AS numerator,
         d.value AS denominator,
         n.units_reporting,
+        n.reports_received,
         n.periods_included
     FROM rates AS r
     INNER JOIN totals AS n ON r.numerator = n.metric_code
@@ -252,6 +272,7 @@ SELECT
     CAST(t.units_reporting AS INTEGER) AS units_reporting,
     CAST(COALESCE(e.units_expected, 0) AS INTEGER) AS units_expected,
     CAST(COALESCE(e.reports_expected, 0) AS INTEGER) AS reports_expected,
+    CAST(t.reports_received AS INTEGER) AS reports_received,
     CAST(t.periods_included AS INTEGER) AS periods_included
 FROM totals AS t
 INNER JOIN units AS a ON t.ancestor_key = a.unit_key
@@ -275,9 +296,16 @@ SELECT
     p.numerator,
     p.denominator,
     CAST(p.units_reporting AS INTEGER) AS units_reporting,
-    0 AS units_expected,
-    0 AS reports_expected,
+    CAST(COALESCE(e.units_expected, 0) AS INTEGER) AS units_expected,
+    CAST(COALESCE(e.reports_expected, 0) AS INTEGER) AS reports_expected,
+    CAST(p.reports_received AS INTEGER) AS reports_received,
     CAST(p.periods_included AS INTEGER) AS periods_included
 FROM rate_parts AS p
 INNER JOIN units AS a ON p.ancestor_key = a.unit_key
+LEFT JOIN expected_levels AS e
+    ON
+        p.ancestor_key = e.ancestor_key
+        AND p.group_code = e.group_code
+        AND p.level = e.level
+        AND p.numerator_code = e.metric_code
 WHERE p.numerator IS NOT NULL AND p.denominator IS NOT NULL

@@ -22,7 +22,7 @@ from commune_reports.catalog import load_catalog
 from commune_reports.cli import main
 from commune_reports.periods import Period
 from commune_reports.pipeline import run_periods
-from commune_reports.report import load_figures, render_text
+from commune_reports.report import figure_rows, load_figures, publish, render_text
 from commune_reports.settings import load_settings
 from commune_reports.template import write_form
 from commune_reports.warehouse import get_engine
@@ -120,11 +120,41 @@ def test_each_district_the_province_and_phuong_thinh_as_now(
     assert "36/37 đơn vị đã báo cáo" in text_  # 19 of Tháp Mười, 17 of Cao Lãnh's 18
     assert "Caveat" not in render_text(by_872)
     assert "17/18 đơn vị" in render_text(by_873)
+    # the province's report also gives each district's own totals, from the same query
+    assert [p.unit.code for p in province.parts if p.unit] == ["872", "873"]
+    for part, alone in zip(province.parts, (by_872, by_873), strict=True):
+        assert part.totals == alone.totals and part.rates == alone.rates
+        assert f"{part.unit.name} ({part.unit.code}): " in text_
+    assert f"Huyện Cao Lãnh (873): {int(cao_lanh)} cuộc tuyên truyền" in text_
+    assert "17/18 đơn vị đã báo cáo" in text_.split("Huyện Cao Lãnh (873): ")[1]
+    assert not by_872.parts and not by_873.parts  # a district's communes are not listed
+    rows = figure_rows(province)
+    mine = {(r["unit"], r["metric"], r["level"]): r for r in rows if r["period"] == Q4.code}
+    assert mine[("87", METRIC, "all")]["value"] == thap_muoi + cao_lanh
+    assert mine[("872", METRIC, "all")]["complete"] is True
+    assert mine[("873", METRIC, "all")]["complete"] is False
+    assert mine[("873", METRIC, "all")]["reports_received"] == 17
+    assert mine[("873", "online_filing_rate", "all")]["units_expected"] == 18
+    assert mine[("87", METRIC, "all")]["units_reporting"] == 36
+
+    # published: the province's report and one of each district for its own officials
+    publish(load_settings(), Q4.code)
+    reports = load_settings().reports
+    assert sorted(p.name for p in reports.glob("*.txt")) == [
+        "2023Q4.872.txt",
+        "2023Q4.873.txt",
+        "2023Q4.txt",
+    ]
+    assert "— TỈNH ĐỒNG THÁP" in (reports / "2023Q4.txt").read_text("utf-8")
+    own = (reports / "2023Q4.873.txt").read_text("utf-8")
+    assert "— HUYỆN CAO LÃNH" in own and "17/18 đơn vị" in own
+    assert {r["unit"] for r in json.loads((reports / "2023Q4.872.json").read_text())} == {"872"}
 
     # new Xã Phương Thịnh takes Hưng Thạnh (872) and Phương Thịnh (873) whole
     now = load_figures(engine, Q4.code, unit="30043", as_now=True)
     assert float(now.total(METRIC, "all", Q4.code)) == facts["30043"] + facts["30082"]
-    assert now.coverage[(METRIC, "all", Q4.code)] == (2, 2)
+    who = now.coverage[(METRIC, "all", Q4.code)]
+    assert (who.units_reporting, who.units_expected, who.complete) == (2, 2, True)
     # Gáo Giồng was divided with no shares: new Xã Phong Mỹ takes only Phong Mỹ
     phong_my = load_figures(engine, Q4.code, unit="30088", as_now=True)
     assert float(phong_my.total(METRIC, "all", Q4.code)) == facts["30088"]
