@@ -8,8 +8,11 @@ Setup (not timed as pipeline): a catalog folder with N extra communes, and N fil
 Pipeline: discover -> parse -> validate -> load -> marts -> completeness, each repeat in a fresh
 process on a fresh embedded SQLite warehouse, so timings include cold imports (Great
 Expectations is imported inside the validate stage) and memory is that run's own peak.
+Floors (scripts/bench_floors.py), after each pipeline run: the least honest work of each stage
+on the same N files (calamine alone for parse, the same rules in plain pandas for validate, ...).
 Baseline: K of the same files, each read with openpyxl, validated by its own Great Expectations
-run and inserted in its own transaction; the per-file median is extrapolated to N files.
+run and inserted in its own transaction, a slice after each pipeline run so noise hits both
+alike; the per-file median is extrapolated to N files.
 
 Prints medians (min, max) over the repeats and the targets; not a test, nothing is asserted on
 time. Exits non-zero if a form is not accepted, because then the figures mean nothing.
@@ -38,8 +41,13 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_floors import measure_floors
+
 from commune_reports import form_layout as L
 from commune_reports.catalog import CATALOG_DIR, load_catalog
+from commune_reports.periods import parse_period
 
 PERIOD_CODE = "2023Q4"
 REGIME = "quarterly"
@@ -53,6 +61,9 @@ STAGES = (
     "load_batch",
     "build_marts",
     "check_completeness",
+)
+FLOOR_OF = dict(
+    zip(STAGES, ("discover", "parse", "validate", "load", "marts", "completeness"), strict=True)
 )
 TARGET_SECONDS_AT_10K = 60.0
 TARGET_SPEEDUP = 50.0
@@ -483,36 +494,47 @@ class PerFileBaseline:
         }
 
 
-def run_baseline(work: Path, paths: Sequence[Path], k: int) -> dict[str, Any]:
-    """Time the per-file design on ``k`` files spread over the inbox (one untimed warm-up)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    cold = "great_expectations" not in sys.modules
-    start = time.perf_counter()
-    import great_expectations  # noqa: F401  (timed: a one-off cost the per-file figures omit)
+class BaselineRuns:
+    """The per-file design on ``k`` files spread over the inbox, timed a slice at a time
+    between the pipeline runs so noise on the machine hits both alike."""
 
-    gx_import = time.perf_counter() - start if cold else None
-    start = time.perf_counter()
-    baseline = PerFileBaseline(f"sqlite:///{work / 'per_file.db'}")
-    setup = time.perf_counter() - start
-    k = max(1, min(k, len(paths)))
-    picks = sorted({round(j * (len(paths) - 1) / max(k - 1, 1)) for j in range(k)})
-    warm = next((p for j, p in enumerate(paths) if j not in picks), None)
-    if warm is not None:
-        baseline.process(warm)
-    steps = [baseline.process(paths[j]) for j in picks]
-    with baseline.engine.connect() as conn:
-        stored = conn.exec_driver_sql("SELECT COUNT(DISTINCT unit_code) FROM facts_per_file")
-        stored_units = stored.scalar_one()
-    return {
-        "files": len(picks),
-        "stored_units": stored_units,
-        "gx_import_seconds": gx_import,
-        "gx_setup_seconds": setup,
-        "per_file": {
-            name: summary([s[name] for s in steps])
-            for name in ("read", "frame", "validate", "insert", "total")
-        },
-    }
+    def __init__(self, work: Path, paths: Sequence[Path], k: int) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        cold = "great_expectations" not in sys.modules
+        start = time.perf_counter()
+        import great_expectations  # noqa: F401  (timed: a one-off cost the figures omit)
+
+        self.gx_import = time.perf_counter() - start if cold else None
+        start = time.perf_counter()
+        self.baseline = PerFileBaseline(f"sqlite:///{work / 'per_file.db'}")
+        self.setup = time.perf_counter() - start
+        k = max(1, min(k, len(paths)))
+        picks = sorted({round(j * (len(paths) - 1) / max(k - 1, 1)) for j in range(k)})
+        self.todo = [paths[j] for j in picks]
+        warm = next((p for j, p in enumerate(paths) if j not in picks), None)
+        if warm is not None:
+            self.baseline.process(warm)  # untimed warm-up
+        self.steps: list[dict[str, float]] = []
+
+    def run_slice(self, repeat: int, repeats: int) -> None:
+        """Time this repeat's share of the files."""
+        for path in self.todo[repeat::repeats]:
+            self.steps.append(self.baseline.process(path))
+
+    def figures(self) -> dict[str, Any]:
+        with self.baseline.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT COUNT(DISTINCT unit_code) FROM facts_per_file")
+            stored_units = stored.scalar_one()
+        return {
+            "files": len(self.steps),
+            "stored_units": stored_units,
+            "gx_import_seconds": self.gx_import,
+            "gx_setup_seconds": self.setup,
+            "per_file": {
+                name: summary([s[name] for s in self.steps])
+                for name in ("read", "frame", "validate", "insert", "total")
+            },
+        }
 
 
 # --------------------------------------------------------------------------- report
@@ -523,10 +545,15 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 
 def collect(
-    n: int, setup: dict[str, Any], runs: list[dict[str, Any]], base: dict[str, Any]
+    n: int,
+    setup: dict[str, Any],
+    runs: list[dict[str, Any]],
+    base: dict[str, Any],
+    floors: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """All figures, as printed and as JSON."""
     stages = {name: summary([r["seconds"][name] for r in runs]) for name in STAGES}
+    floor = {name: summary([f["seconds"][FLOOR_OF[name]] for f in floors]) for name in STAGES}
     total = summary([r["total"] for r in runs])
     keys = ["self", "largest_child", "max", "sum"]
     if all(r["memory_mib"]["tree_sampled"] is not None for r in runs):
@@ -553,6 +580,13 @@ def collect(
             "completeness": runs[-1]["completeness"],
             "slowest_stage": slowest,
             "slowest_stage_seconds_at_10k": stages[slowest]["median"] * 10_000 / n,
+        },
+        "floors": {
+            "stages_seconds": floor,
+            "total_seconds": summary([sum(f["seconds"].values()) for f in floors]),
+            "pipeline_over_floor": {
+                name: stages[name]["median"] / floor[name]["median"] for name in STAGES
+            },
         },
         "per_file_baseline": base
         | {"extrapolated_seconds": extrapolated, "speedup_vs_pipeline": speedup},
@@ -588,6 +622,17 @@ def print_report(f: dict[str, Any]) -> None:
     print(f"  {'files / second (median total)':<34}{pipe['files_per_second']:>11.0f}")
     print(row("imports before discover (not total)", pipe["imports_seconds_not_in_total"]))
     print(f"  facts rows {pipe['facts']}, completeness {pipe['completeness']}")
+    floors = f["floors"]
+    print(
+        "\nFloors, seconds: the least honest work of each stage on the same files, measured "
+        "after each\npipeline run (scripts/bench_floors.py); x = pipeline median / floor median"
+        f"\n{head}"
+    )
+    for name, s in floors["stages_seconds"].items():
+        print(
+            row(f"{name} ({FLOOR_OF[name]})", s, f"   {floors['pipeline_over_floor'][name]:5.1f}x")
+        )
+    print(row("total", floors["total_seconds"]))
     print(f"\nPeak memory, MiB (ru_maxrss of the run's process and its descendants)\n{head}")
     mem = pipe["peak_memory_mib"]
     print(row("pipeline process (RUSAGE_SELF)", mem["self"]))
@@ -597,8 +642,9 @@ def print_report(f: dict[str, Any]) -> None:
     if "tree_sampled" in mem:
         print(row("whole tree at once (sampled 20 ms)", mem["tree_sampled"]))
     print(
-        f"\nPer-file baseline, seconds per file over {base['files']} files: openpyxl read, "
-        f"pandas frame,\n1 GX validation run, 1 SQLite transaction\n{head}"
+        f"\nPer-file baseline, seconds per file over {base['files']} files (a slice after each "
+        f"pipeline run): openpyxl read,\npandas frame, 1 GX validation run, 1 SQLite "
+        f"transaction\n{head}"
     )
     for name, s in base["per_file"].items():
         print(row(name, s))
@@ -724,7 +770,9 @@ def bench(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     setup = {"generate_seconds": time.perf_counter() - start, "verified": verified}
     os.environ["COMMUNE_REPORTS_INBOX"] = str(inbox)
     print(f"{n} forms written in {setup['generate_seconds']:.1f} s", file=sys.stderr)
-    runs = []
+    runs, floors = [], []
+    base = BaselineRuns(work, paths, args.sample)
+    warehouse = f"sqlite:///{work / 'floor.db'}"
     for repeat in range(1, args.repeat + 1):
         # start each run with no pending writes: otherwise a run pays for the writeback of
         # the forms or of the previous run's archive, and discover's time varies threefold.
@@ -734,9 +782,14 @@ def bench(work: Path, args: argparse.Namespace) -> dict[str, Any]:
             os.sync()
         runs.append(run_repeat(Path(__file__).resolve(), work, n, repeat))
         print(f"pipeline run {repeat}: {runs[-1]['total']:.1f} s", file=sys.stderr)
-    base = run_baseline(work, paths, args.sample)
-    print(f"per-file baseline: {base['files']} files", file=sys.stderr)
-    return collect(n, setup, runs, base)
+        floors.append(measure_floors(paths, warehouse, work, parse_period(PERIOD_CODE)))
+        if floors[-1]["facts"] != runs[-1]["facts"]:
+            raise SystemExit(
+                f"floors stored {floors[-1]['facts']} facts, the pipeline {runs[-1]['facts']}"
+            )
+        base.run_slice(repeat - 1, args.repeat)
+        print(f"floors and per-file slice {repeat} done", file=sys.stderr)
+    return collect(n, setup, runs, base.figures(), floors)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,13 @@ history (2019Q1-2023Q4 by default) and for the measured quarter (2024Q1), and pe
 warehouses made once through the pipeline: one with the schema and catalog only, one with the
 history loaded. Measured, interleaved in each repeat so noise hits both alike: a copy of each
 warehouse (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL) takes the
-measured quarter through `run_periods`, with the time of each stage.
+measured quarter through `run_periods`, with the time of each stage; then the floors of the
+stages (scripts/bench_floors.py: calamine alone for parse, the same rules in plain pandas for
+validate, ...) on the same files and engine.
 
 With --national: one post-reform quarter (2025Q3) of all 3,321 communes of today, with the
-whole country's catalog (14,149 GSO units), through one run on an empty warehouse.
+whole country's catalog (14,149 GSO units), through one run on an empty warehouse, each run
+followed by the floors on the same files.
 
 Prints medians (min, max) per stage and the history/empty ratio of the whole run and of the
 marts against the target (1.25). Not a test: nothing is asserted on time; it exits non-zero
@@ -39,6 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import ENV_KEYS, RECEIVED_AT, FormFactory, restored_environment, unit_values
+from bench_floors import measure_floors
 
 from commune_reports import form_layout as L
 
@@ -47,6 +51,25 @@ PG_ADMIN = os.environ.get(
     "COMMUNE_REPORTS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 STAGES = ("discover", "parse_validate", "load_batch", "build_marts", "check_completeness")
+# the floors (scripts/bench_floors.py) that make up each stage's
+FLOOR_OF = {
+    "discover": ("discover",),
+    "parse_validate": ("parse", "validate"),
+    "load_batch": ("load",),
+    "build_marts": ("marts",),
+    "check_completeness": ("completeness",),
+}
+
+
+def floor_seconds(measured: dict[str, Any]) -> dict[str, float]:
+    """One floor run's seconds by pipeline stage, and in all."""
+    out = {stage: sum(measured["seconds"][f] for f in parts) for stage, parts in FLOOR_OF.items()}
+    out["total"] = sum(out.values())
+    return out
+
+
+def quarter_files(inbox: Path, period: Any) -> list[Path]:
+    return sorted((inbox / period.code).glob("*.xlsx"))
 
 
 def build_forms(inbox: Path, periods: Sequence[Any]) -> int:
@@ -220,7 +243,7 @@ def bench_engine(engine: str, work: Path, args: argparse.Namespace, periods: lis
 
             facts = conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one()
             marts = conn.execute(text("SELECT COUNT(*) FROM mart_totals")).scalar_one()
-        runs: dict[str, list[dict[str, float]]] = {"empty": [], "history": []}
+        runs: dict[str, list[dict[str, float]]] = {"empty": [], "history": [], "floor": []}
         for repeat in range(args.repeat):
             order = ("empty", "history") if repeat % 2 == 0 else ("history", "empty")
             for kind in order:
@@ -229,6 +252,8 @@ def bench_engine(engine: str, work: Path, args: argparse.Namespace, periods: lis
                 runs[kind].append(run_quarter(work / f"home_{kind}", work / "inbox", url, measured))
                 stores.drop(name)
                 stores.made.remove(name)
+            files = quarter_files(work / "inbox", measured)
+            runs["floor"].append(floor_seconds(measure_floors(files, empty, work, measured)))
     finally:
         stores.drop_all()
     out: dict[str, Any] = {
@@ -256,7 +281,7 @@ def bench_national(engine: str, work: Path, args: argparse.Namespace, period: An
 
     stores = Warehouses(engine, work)
     tag = uuid.uuid4().hex[:8]
-    rows = []
+    rows, floors = [], []
     try:
         base = stores.create(f"bench_national_{tag}")
         start = time.perf_counter()
@@ -268,12 +293,16 @@ def bench_national(engine: str, work: Path, args: argparse.Namespace, period: An
             rows.append(run_quarter(work / "home_national", work / "inbox", url, period))
             stores.drop(name)
             stores.made.remove(name)
+            files = quarter_files(work / "inbox", period)
+            floors.append(floor_seconds(measure_floors(files, base, work, period)))
     finally:
         stores.drop_all()
+    labels = (*STAGES, "total")
     return {
         "engine": engine,
         "catalog_sync_seconds": schema_seconds,
-        "run": {label: summary([r.get(label, 0.0) for r in rows]) for label in (*STAGES, "total")},
+        "run": {label: summary([r.get(label, 0.0) for r in rows]) for label in labels},
+        "floor": {label: summary([f[label] for f in floors]) for label in labels},
     }
 
 
@@ -283,9 +312,14 @@ def print_national(results: list[dict[str, Any]], units: int, measured: str) -> 
             f"\n== {r['engine']}: {measured}, {units:,} communes of the whole country "
             f"(catalog synced into an empty warehouse in {r['catalog_sync_seconds']:.1f} s)"
         )
+        print(f"{'stage':<20}{'run: median (min-max)':>28}{'floor: median (min-max)':>30}")
         for label in (*STAGES, "total"):
-            x = r["run"][label]
-            print(f"{label:<20}{x['median']:>10.3f} s ({x['min']:.3f}-{x['max']:.3f})")
+            x, f = r["run"][label], r["floor"][label]
+            print(
+                f"{label:<20}{x['median']:>12.3f} s ({x['min']:.3f}-{x['max']:.3f})"
+                f"{f['median']:>14.3f} s ({f['min']:.3f}-{f['max']:.3f})"
+                f"{x['median'] / f['median']:>8.1f}x"
+            )
 
 
 def print_report(results: list[dict[str, Any]], units: int, measured: str) -> None:
@@ -296,12 +330,16 @@ def print_report(results: list[dict[str, Any]], units: int, measured: str) -> No
             f"{r['history_mart_rows']:,} mart_totals rows; loaded in "
             f"{r['history_load_seconds']:.1f} s)"
         )
-        print(f"{'stage':<20}{'empty: median (min-max)':>28}{'history: median (min-max)':>30}")
+        print(
+            f"{'stage':<20}{'empty: median (min-max)':>28}{'history: median (min-max)':>30}"
+            f"{'floor: median (min-max)':>30}"
+        )
         for label in (*STAGES, "total"):
-            e, h = r["empty"][label], r["history"][label]
+            e, h, f = r["empty"][label], r["history"][label], r["floor"][label]
             print(
                 f"{label:<20}{e['median']:>12.3f} s ({e['min']:.3f}-{e['max']:.3f})"
                 f"{h['median']:>14.3f} s ({h['min']:.3f}-{h['max']:.3f})"
+                f"{f['median']:>14.3f} s ({f['min']:.3f}-{f['max']:.3f})"
             )
         for label in ("total", "build_marts"):
             ratio = r[f"ratio_{label}"]
