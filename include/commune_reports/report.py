@@ -376,6 +376,7 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     if figures.caveats:
         lines += ["Lưu ý / Caveat:"] + [f"   - {c}" for c in figures.caveats] + [""]
     sections: list[tuple[str, list[str]]] = []
+    levels = _levels(figures, catalog)
     sessions = figures.total("dissemination_sessions", "all", label)
     detail = [
         f"   - {names[k]}: {_count(figures.total('dissemination_sessions', 'all', k))} cuộc"
@@ -415,9 +416,11 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
         (
             "Tỷ lệ hồ sơ giải quyết đúng hạn và trước hạn:",
             [
-                f"   - {names[k]}: cấp huyện "
-                f"{_pct(figures.rate('on_time_resolution_rate', 'district', k))}, cấp xã "
-                f"{_pct(figures.rate('on_time_resolution_rate', 'commune', k))}"
+                f"   - {names[k]}: "
+                + ", ".join(
+                    f"{words} {_pct(figures.rate('on_time_resolution_rate', level, k))}"
+                    for level, words in levels
+                )
                 for k in keys
             ],
         )
@@ -425,7 +428,7 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     online_lines = []
     for k in keys:
         parts = []
-        for level, name in (("district", "cấp huyện"), ("commune", "cấp xã")):
+        for level, name in levels:
             online = figures.total("dossiers_received_online", level, k)
             total = figures.total("dossiers_received_total", level, k)
             parts.append(
@@ -451,21 +454,37 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
             f"{len(sections) + 1}. Số liệu của từng đơn vị trực thuộc ({label}) / "
             "figures of each unit below:"
         )
-        lines += [f"   - {_part_line(part)}" for part in figures.parts]
+        lines += [f"   - {_part_line(part, levels)}" for part in figures.parts]
     years = [p.code for p in figures.periods if not p.quarter]
     if len(years) >= 2:
         lines += ["", "Chú thích (4): " + render_footnote(figures, years[-2], years[-1])]
     return "\n".join(lines) + "\n"
 
 
-def _part_line(part: Figures) -> str:
+def _levels(figures: Figures, catalog: Catalog) -> list[tuple[str, str]]:
+    """The levels a report speaks of ("cấp huyện", "cấp xã"): those of the units under its
+    unit in its periods, so a province after the 2025 reform, which has no districts, is not
+    given an empty "cấp huyện" line."""
+    both = [("district", "cấp huyện"), ("commune", "cấp xã")]
+    unit = figures.unit
+    if unit is None:
+        return both
+    first, last = figures.periods[0].start, figures.periods[-1].end
+    found = set()
+    for u in catalog.units:
+        alive = u.valid_to == FAR_FUTURE if figures.as_now else u.valid_from <= last
+        if alive and u.valid_to >= first and (u == unit or unit in ancestors(catalog, u)):
+            found.add(u.level)
+    return [pair for pair in both if pair[0] in found] or both
+
+
+def _part_line(part: Figures, levels: list[tuple[str, str]]) -> str:
     """One unit below the report's unit (a district of a province) in one line: its sessions,
     citizen receptions, online filing by level and how many of its units reported."""
     key, unit = part.label, part.unit
     name = f"{unit.name} ({unit.code})" if unit is not None else "—"
     online = ", ".join(
-        f"{words} {_pct(part.rate('online_filing_rate', level, key))}"
-        for level, words in (("district", "cấp huyện"), ("commune", "cấp xã"))
+        f"{words} {_pct(part.rate('online_filing_rate', level, key))}" for level, words in levels
     )
     who = part.coverage.get(("dissemination_sessions", "all", key))
     reported = f"; {who.units_reporting}/{who.units_expected} đơn vị đã báo cáo" if who else ""

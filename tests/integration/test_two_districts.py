@@ -155,6 +155,9 @@ def test_each_district_the_province_and_phuong_thinh_as_now(
     assert float(now.total(METRIC, "all", Q4.code)) == facts["30043"] + facts["30082"]
     who = now.coverage[(METRIC, "all", Q4.code)]
     assert (who.units_reporting, who.units_expected, who.complete) == (2, 2, True)
+    # the new province, as now, has communes and no districts: its report has no "cấp huyện"
+    province_now = render_text(load_figures(engine, Q4.code, unit="82", as_now=True))
+    assert "cấp xã" in province_now and "cấp huyện" not in province_now
     # Gáo Giồng was divided with no shares: new Xã Phong Mỹ takes only Phong Mỹ
     phong_my = load_figures(engine, Q4.code, unit="30088", as_now=True)
     assert float(phong_my.total(METRIC, "all", Q4.code)) == facts["30088"]
