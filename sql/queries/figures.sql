@@ -8,8 +8,8 @@
 --     marts); else the periods named in :code_list (between commas: ',2021,2022,') and,
 --     when :range_code is set, one more group, the range, made of all of them (a year in a
 --     range brings its quarters).
---   * :as_now = 1 maps each fact onto today's units through unit_current (a merge whole, a
---     split by its documented share, a split without shares left out).
+--   * :as_now = 1 maps each fact onto today's units (the 'now' rows of the unit_bases view: a
+--     merge whole, a split by its documented share, a split without shares left out).
 -- kind 'metric': value is the sum, or for scores and ranks the value of the one unit that
 -- reports it (NULL when several do). kind 'rate': numerator and denominator are summed parts,
 -- never an average of rates; a denominator "expected:<metric>" counts the unit-periods that
@@ -22,29 +22,6 @@ WITH scope AS (
     SELECT unit_key
     FROM unit_tree
     WHERE ancestor_key = :unit_key AND depth <= :depth
-),
-
-period_groups AS (
-    SELECT
-        regime,
-        period_code AS group_code,
-        period_type AS group_type,
-        year,
-        period_code,
-        end_date,
-        0 AS rolled
-    FROM periods
-    UNION ALL
-    SELECT
-        regime,
-        CAST(year AS TEXT) AS group_code,
-        'year' AS group_type,
-        year,
-        period_code,
-        end_date,
-        1 AS rolled
-    FROM periods
-    WHERE period_type = 'quarter'
 ),
 
 selected_groups AS (
@@ -78,17 +55,10 @@ selected_groups AS (
 mapped AS (
     SELECT
         unit_key,
-        unit_key AS mapped_key,
-        CAST(1 AS NUMERIC(18, 6)) AS share
-    FROM units
-    WHERE :as_now = 0
-    UNION ALL
-    SELECT
-        unit_key,
-        current_key AS mapped_key,
-        CAST(COALESCE(share, 1) AS NUMERIC(18, 6)) AS share
-    FROM unit_current
-    WHERE :as_now = 1 AND mappable = 1
+        mapped_key,
+        share
+    FROM unit_bases
+    WHERE basis = CASE WHEN :as_now = 1 THEN 'now' ELSE 'reported' END
 ),
 
 reported AS (
