@@ -19,6 +19,7 @@ from typing import Any
 
 from commune_reports.failures import (
     EXIT_CODES,
+    EXIT_DISAGREES,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_REJECTED,
@@ -178,6 +179,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         print(render_text(figures) + approval_section(engine, args.period), end="")
     return 0
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from commune_reports.lineage import TraceError, render_trace, trace
+
+    _, engine = _warehouse()
+    try:
+        found = trace(engine, args.unit, args.period, args.metric, args.level, args.as_ == "now")
+    except (TraceError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if found.value is None and not any(p.cells for p in found.parts):
+        print(
+            f"chưa có số liệu {args.metric} của {args.unit} kỳ {args.period} / "
+            f"no figure {args.metric} of {args.unit} for {args.period} in the warehouse",
+            file=sys.stderr,
+        )
+        return 1
+    if args.format == "json":
+        print(json.dumps(found.json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_trace(found), end="")
+    return EXIT_OK if found.agrees else EXIT_DISAGREES
 
 
 def _who(args: argparse.Namespace) -> str:
@@ -430,6 +454,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser(
+        "trace",
+        help="list every file, sheet, cell and value behind one figure of a report",
+    )
+    p.add_argument("--unit", required=True, help="unit code, e.g. 872")
+    p.add_argument("--period", required=True, help="2023Q4, 2022 or 2021..2023")
+    p.add_argument("--metric", required=True, help="a metric or rate code, e.g. online_filing_rate")
+    p.add_argument("--level", choices=["all", "district", "commune"], default="all")
+    p.add_argument("--as", dest="as_", choices=["reported", "now"], default="reported")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_trace)
     p = sub.add_parser("completeness", help="who has reported for a period, and the rates")
     p.add_argument("--period", required=True, help="2023Q4 or 2023")
     p.add_argument("--as-of", type=_date, help="count deliveries up to this day (default today)")

@@ -22,6 +22,7 @@ EXIT_UNPROCESSED = (
 )
 EXIT_WAREHOUSE = 5  # the warehouse cannot be reached or refused to write
 EXIT_FILES = 6  # the disk is full, or a file or folder cannot be read or written
+EXIT_DISAGREES = 7  # a traced figure is not what its cells add up to
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 EXIT_CODES = {
@@ -32,6 +33,7 @@ EXIT_CODES = {
     EXIT_UNPROCESSED: "some files were not processed yet, or none were found",
     EXIT_WAREHOUSE: "the warehouse cannot be reached or refused to write",
     EXIT_FILES: "the disk is full, or a file or folder cannot be read or written",
+    EXIT_DISAGREES: "a traced figure is not what its cells add up to",
     EXIT_INTERRUPTED: "interrupted",
 }
 
