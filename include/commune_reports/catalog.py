@@ -1,4 +1,5 @@
-"""The catalog (units, metrics, rates, reporting regimes) loaded from the CSV files beside it.
+"""The catalog (units, metrics, rates, reporting regimes, consistency checks) loaded from the
+CSV files beside it.
 
 Changing a metric, a unit or a deadline is an edit of ``catalog/*.csv``, not of code.
 """
@@ -64,6 +65,23 @@ class Rate:
     denominator: str  # a metric code, or "expected:<metric>" = units expected to report it
 
 
+CHECK_KINDS = ("swing", "outlier")
+SEVERITIES = ("warn",)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A consistency rule on a metric's figures: ``swing`` (moved by more than ``threshold``
+    percent from the same period a year before) or ``outlier`` (a unit's own figure with a
+    modified z-score above ``threshold`` among its siblings). ``warn``: published, flagged."""
+
+    code: str
+    kind: str
+    metric_code: str
+    threshold: float
+    severity: str
+
+
 @dataclass(frozen=True)
 class Regime:
     code: str
@@ -89,6 +107,7 @@ class Catalog:
     grades: dict[int, str]
     units_by_code: dict[str, tuple[Unit, ...]]
     recipients: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
 
     def emails(self, unit_code: str, role: str = "unit") -> tuple[str, ...]:
         """E-mail recipients of a unit's own alerts (role unit) or of roll-ups about the units
@@ -200,6 +219,7 @@ def _load(folder: Path) -> Catalog:
         for r in _rows("recipients.csv", folder):
             role = ROLE_ALIASES.get(r["role"], r["role"])
             recipients.setdefault((r["unit_code"], role), []).append(r["email"])
+    checks = _checks(folder, {m.code for m in metrics})
     by_code: dict[str, list[Unit]] = {}
     for unit in units:
         by_code.setdefault(unit.code, []).append(unit)
@@ -211,4 +231,29 @@ def _load(folder: Path) -> Catalog:
         grades=grades,
         units_by_code={code: tuple(found) for code, found in by_code.items()},
         recipients={key: tuple(emails) for key, emails in recipients.items()},
+        checks=checks,
     )
+
+
+def _checks(folder: Path, metrics: set[str]) -> tuple[Check, ...]:
+    """The rules of checks.csv; a catalog folder without one (made by an older
+    ``catalog import``) takes the project's."""
+    source = folder if (folder / "checks.csv").exists() else CATALOG_DIR
+    checks = []
+    for r in _rows("checks.csv", source):
+        check = Check(
+            code=r["code"],
+            kind=r["kind"],
+            metric_code=r["metric_code"],
+            threshold=float(r["threshold"]),
+            severity=r["severity"],
+        )
+        where = f"checks.csv, rule {check.code}"
+        if check.kind not in CHECK_KINDS:
+            raise ValueError(f"{where}: kind {check.kind!r} is not one of {CHECK_KINDS}")
+        if check.severity not in SEVERITIES:
+            raise ValueError(f"{where}: severity {check.severity!r} is not one of {SEVERITIES}")
+        if check.metric_code not in metrics:
+            raise ValueError(f"{where}: no metric {check.metric_code!r} in metrics.csv")
+        checks.append(check)
+    return tuple(checks)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from commune_reports.catalog import FAR_FUTURE, Catalog, Unit, load_catalog
+from commune_reports.checks import FigureCheck, checks_of, load_checks, render_check
 from commune_reports.hierarchy import ancestors, parent
 from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
 from commune_reports.periods import Period, canonical_range, parse_period_range
@@ -80,6 +81,7 @@ class Figures:
     as_now: bool = False
     coverage: dict[tuple[str, str, str], Coverage] = field(default_factory=dict)
     parts: list[Figures] = field(default_factory=list)
+    checks: list[FigureCheck] = field(default_factory=list)
 
     def total(self, metric: str, level: str, period: str) -> Decimal | None:
         return self.totals.get(metric, {}).get(level, {}).get(period)
@@ -135,13 +137,21 @@ def load_figures(
             }
             rows = conn.execute(query("figures"), params).all()
         caveats = coverage_caveats(conn, periods, target, as_now)
+        # the checks run on the figures as reported; as now they would compare other units
+        checks = {
+            u.key: load_checks(conn, u.key, code_list(codes))
+            for u in ([target, *below] if target is not None and not as_now else [])
+        }
 
     needs = _periods_needed(catalog, periods, period_text)
 
     def figures_of(of: Unit | None, notes: list[str]) -> Figures:
         mine = [r for r in rows if of is not None and r.unit_key == of.key]
         totals, rates, coverage = _collect(mine, needs)
-        return Figures(periods, period_text, totals, rates, notes, of, as_now, coverage)
+        found = checks.get(of.key, []) if of is not None else []
+        return Figures(
+            periods, period_text, totals, rates, notes, of, as_now, coverage, checks=found
+        )
 
     figures = figures_of(target, caveats)
     figures.parts = [figures_of(u, []) for u in below]
@@ -300,17 +310,30 @@ def _number(value: Decimal) -> int | float:
 def figure_rows(figures: Figures) -> list[dict[str, Any]]:
     """Rows {"metric", "level", "period", "value", "unit", ...} for JSON output (rates in %,
     2 decimals). Each row says who is behind it (units and unit-period reports received of
-    those expected, ``complete``), so a reader of the JSON sees a partial figure as one.
-    The rows of the unit come first, then those of each unit in ``figures.parts``."""
+    those expected, ``complete``), so a reader of the JSON sees a partial figure as one, and
+    what the consistency checks found about it (``checks``, empty when nothing). The rows of
+    the unit come first, then those of each unit in ``figures.parts``."""
     unit = {"unit": figures.unit.code if figures.unit else None, "as_now": figures.as_now}
     keys = [p.code for p in figures.periods]
     if len(figures.periods) > 1:
         keys.append(figures.label)
     out: list[dict[str, Any]] = []
 
-    def row(code: str, level: str, key: str, value: int | float) -> dict[str, Any]:
-        who = figures.coverage.get((code, level, key), Coverage(0, 0, 0, 0, 0))
-        return {"metric": code, "level": level, "period": key, "value": value, **unit, **who.json()}
+    parts_of = {r.code: {r.numerator, r.denominator} for r in load_catalog().rates}
+    own_code = unit["unit"] or ""
+
+    def row(metric: str, level: str, key: str, value: int | float) -> dict[str, Any]:
+        who = figures.coverage.get((metric, level, key), Coverage(0, 0, 0, 0, 0))
+        found = checks_of(figures.checks, parts_of.get(metric, {metric}), level, key, own_code)
+        return {
+            "metric": metric,
+            "level": level,
+            "period": key,
+            "value": value,
+            **unit,
+            **who.json(),
+            "checks": [c.json() for c in found],
+        }
 
     for metric, by_level in sorted(figures.totals.items()):
         for level in LEVELS:
@@ -375,6 +398,9 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     ]
     if figures.caveats:
         lines += ["Lưu ý / Caveat:"] + [f"   - {c}" for c in figures.caveats] + [""]
+    if figures.checks:
+        lines += ["Kiểm tra số liệu / Checks:"]
+        lines += [f"   - {render_check(c, catalog)}" for c in figures.checks] + [""]
     sections: list[tuple[str, list[str]]] = []
     levels = _levels(figures, catalog)
     sessions = figures.total("dissemination_sessions", "all", label)

@@ -307,6 +307,16 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
             }
             for r in catalog.rates
         ],
+        "check_rules": [
+            {
+                "code": c.code,
+                "kind": c.kind,
+                "metric_code": c.metric_code,
+                "threshold": c.threshold,
+                "severity": c.severity,
+            }
+            for c in catalog.checks
+        ],
         **tree_rows(catalog),
     }
 
@@ -397,7 +407,13 @@ def query_text(name: str) -> str:
     return statement
 
 
-MART_TABLES = ("mart_totals", "mart_rates", "completeness", "mart_completeness_rates")
+MART_TABLES = (
+    "mart_totals",
+    "mart_rates",
+    "completeness",
+    "mart_completeness_rates",
+    "figure_checks",
+)
 # The marts take every unit, every period and every year, as of the latest data.
 MART_PARAMS = {  # a list of codes is passed between commas: ",2023Q4,2023,"
     "all_groups": 1,
@@ -413,9 +429,14 @@ MART_PARAMS = {  # a list of codes is passed between commas: ",2023Q4,2023,"
 
 def with_queries(statement: str) -> TextClause:
     """``statement`` with each table name ``query_NAME`` replaced by the SELECT of
-    ``sql/queries/NAME.sql`` as a subquery, so a mart and the command line share one query
-    and the mart file stays plain SQL."""
-    return text(re.sub(r"\bquery_(\w+)\b", lambda m: f"({query_text(m.group(1))})", statement))
+    ``sql/queries/NAME.sql`` as a subquery (a query may name another), so a mart and the
+    command line share one query and the mart file stays plain SQL."""
+    return text(_expand(statement))
+
+
+def _expand(statement: str) -> str:
+    """Replace each ``query_NAME`` by its SELECT, and those inside it too."""
+    return re.sub(r"\bquery_(\w+)\b", lambda m: f"({_expand(query_text(m.group(1)))})", statement)
 
 
 def query(name: str) -> TextClause:

@@ -9,7 +9,7 @@ WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
 INSERT INTO mart_totals (
     unit_key, unit_code, period_code, period_type, year, level, metric_code, value,
-    units_reporting, units_expected, reports_expected, periods_included
+    units_reporting, units_expected, reports_expected, reports_received, periods_included
 )
 SELECT
     q.unit_key,
@@ -23,6 +23,7 @@ SELECT
     q.units_reporting,
     q.units_expected,
     q.reports_expected,
+    q.reports_received,
     q.periods_included
 FROM query_figures AS q
 WHERE q.kind = 'metric';
