@@ -1,9 +1,9 @@
 -- Totals of every metric for every unit of the tree (each commune, district and province),
 -- by level of the reporting units (commune, district, all) and period; quarters are also
--- rolled up to their year. The rows of sql/queries/figures.sql, the query reports use for
--- ranges too. A run rebuilds only the periods it touched and the years they feed
--- (:code_list, e.g. ',2023Q4,2023,'; :all_groups = 1 for everything): deterministic,
--- idempotent, and as cheap on five years of history as on an empty warehouse.
+-- rolled up to their year. The rows of sql/queries/figures.sql (computed once by 005), the
+-- query reports use for ranges too. A run rebuilds only the periods it touched and the years
+-- they feed (:code_list, e.g. ',2023Q4,2023,'; :all_groups = 1 for everything):
+-- deterministic, idempotent, and as cheap on five years of history as on an empty warehouse.
 DELETE FROM mart_totals
 WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
@@ -25,5 +25,5 @@ SELECT
     q.reports_expected,
     q.reports_received,
     q.periods_included
-FROM query_figures AS q
+FROM mart_figures AS q
 WHERE q.kind = 'metric';

@@ -20,5 +20,5 @@ SELECT
     q.value,
     q.units_reporting,
     q.periods_included
-FROM query_figures AS q
+FROM mart_figures AS q
 WHERE q.kind = 'rate';
