@@ -457,11 +457,19 @@ def refresh_marts(conn: Connection, periods: Sequence[Period] | None = None) -> 
     written = _facts_in_scope(conn, params)
     analyze(conn, ("submissions", "facts", "periods"), written)
     for path in sql_files("marts"):
-        for statement in split_statements(path.read_text(encoding="utf-8")):
+        sql = path.read_text(encoding="utf-8")
+        for statement in split_statements(sql):
             clause = with_queries(statement)
             conn.execute(clause, {k: v for k, v in params.items() if k in clause._bindparams})
+        # the next files read what this one wrote (the checks join mart_totals to itself):
+        # PostgreSQL must not plan them for the empty tables it last saw
+        analyze(conn, _written_by(sql), written)
     conn.execute(text("DELETE FROM mart_dirty"))
-    analyze(conn, MART_TABLES, written)
+
+
+def _written_by(sql: str) -> list[str]:
+    """The tables a mart file inserts into."""
+    return sorted(set(re.findall(r"^INSERT INTO (\w+)", sql, re.MULTILINE)))
 
 
 def _facts_in_scope(conn: Connection, params: Mapping[str, Any]) -> int:

@@ -61,6 +61,7 @@ SELECT
     f.unit_code,
     f.unit_key,
     ru.name AS unit_name,
+    b.mapped_key AS mapped_unit_key,
     mu.code AS mapped_unit_code,
     f.regime,
     f.period_code,
