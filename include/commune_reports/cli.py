@@ -204,6 +204,22 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_OK if found.agrees else EXIT_DISAGREES
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from commune_reports.exports import ExportError, export
+
+    _, engine = _warehouse()
+    out = Path(args.out)
+    try:
+        written = export(
+            engine, args.period, out, args.format, args.what, args.unit, args.as_ == "now"
+        )
+    except (ExportError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{written} → {out}")
+    return EXIT_OK
+
+
 def _who(args: argparse.Namespace) -> str:
     import getpass
 
@@ -465,6 +481,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_", choices=["reported", "now"], default="reported")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_trace)
+    p = sub.add_parser(
+        "export", help="write figures or facts as CSV or XLSX, or facts for DHIS2 (JSON, ADX)"
+    )
+    p.add_argument("--period", required=True, help="2023Q4, 2023 or 2021..2023")
+    p.add_argument("--unit", help="unit code (default: as report)")
+    p.add_argument("--as", dest="as_", choices=["reported", "now"], default="reported")
+    p.add_argument("--what", choices=["figures", "facts"], default="figures")
+    p.add_argument(
+        "--format",
+        choices=["csv", "xlsx", "dhis2", "adx"],
+        default="csv",
+        help="dhis2 (dataValueSets JSON) and adx always export the facts",
+    )
+    p.add_argument("--out", required=True, help="the file to write")
+    p.set_defaults(func=_cmd_export)
     p = sub.add_parser("completeness", help="who has reported for a period, and the rates")
     p.add_argument("--period", required=True, help="2023Q4 or 2023")
     p.add_argument("--as-of", type=_date, help="count deliveries up to this day (default today)")
