@@ -11,6 +11,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
@@ -83,6 +84,21 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Definition:
+    """One version of what a metric counts, valid for the periods that end within
+    [valid_from, valid_to]. A fact records the version it was reported under, so a new
+    version changes the figures of the periods it covers from then on, never those loaded."""
+
+    metric_code: str
+    version: int
+    valid_from: dt.date
+    valid_to: dt.date
+    definition_vi: str
+    definition_en: str
+    legal_basis: str
+
+
+@dataclass(frozen=True)
 class Regime:
     code: str
     label: str
@@ -108,6 +124,13 @@ class Catalog:
     units_by_code: dict[str, tuple[Unit, ...]]
     recipients: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     checks: tuple[Check, ...] = ()
+    definitions: tuple[Definition, ...] = ()
+
+    def definition(self, metric_code: str, version: int) -> Definition | None:
+        for d in self.definitions:
+            if d.metric_code == metric_code and d.version == version:
+                return d
+        return None
 
     def emails(self, unit_code: str, role: str = "unit") -> tuple[str, ...]:
         """E-mail recipients of a unit's own alerts (role unit) or of roll-ups about the units
@@ -220,6 +243,7 @@ def _load(folder: Path) -> Catalog:
             role = ROLE_ALIASES.get(r["role"], r["role"])
             recipients.setdefault((r["unit_code"], role), []).append(r["email"])
     checks = _checks(folder, {m.code for m in metrics})
+    definitions = _definitions(folder, {m.code for m in metrics})
     by_code: dict[str, list[Unit]] = {}
     for unit in units:
         by_code.setdefault(unit.code, []).append(unit)
@@ -232,7 +256,40 @@ def _load(folder: Path) -> Catalog:
         units_by_code={code: tuple(found) for code, found in by_code.items()},
         recipients={key: tuple(emails) for key, emails in recipients.items()},
         checks=checks,
+        definitions=definitions,
     )
+
+
+def _definitions(folder: Path, metrics: set[str]) -> tuple[Definition, ...]:
+    """The versions of definitions.csv (the project's for a folder without one), checked:
+    every metric has one, and a metric's versions never overlap."""
+    source = folder if (folder / "definitions.csv").exists() else CATALOG_DIR
+    found = tuple(
+        Definition(
+            metric_code=r["metric_code"],
+            version=int(r["version"]),
+            valid_from=_date(r["valid_from"], FAR_PAST),
+            valid_to=_date(r["valid_to"], FAR_FUTURE),
+            definition_vi=r["definition_vi"],
+            definition_en=r["definition_en"],
+            legal_basis=r["legal_basis"],
+        )
+        for r in _rows("definitions.csv", source)
+    )
+    for metric in sorted(metrics):
+        mine = sorted((d for d in found if d.metric_code == metric), key=lambda d: d.valid_from)
+        if not mine:
+            raise ValueError(f"definitions.csv: no definition of metric {metric!r}")
+        for a, b in pairwise(mine):
+            if b.valid_from <= a.valid_to:
+                raise ValueError(
+                    f"definitions.csv: versions {a.version} and {b.version} of {metric!r} "
+                    "overlap; a new version starts after the one before ends"
+                )
+    unknown = sorted({d.metric_code for d in found} - metrics)
+    if unknown:
+        raise ValueError(f"definitions.csv: no metric {unknown[0]!r} in metrics.csv")
+    return found
 
 
 def _checks(folder: Path, metrics: set[str]) -> tuple[Check, ...]:

@@ -39,6 +39,16 @@ class FigureCheck:
     reference_period: str
     score: Decimal
     threshold: Decimal
+    definition_version: int | None = None
+    reference_definition_version: int | None = None
+
+    @property
+    def definition_changed(self) -> bool:
+        return (
+            self.definition_version is not None
+            and self.reference_definition_version is not None
+            and self.definition_version != self.reference_definition_version
+        )
 
     def json(self) -> dict[str, Any]:
         return {
@@ -54,6 +64,9 @@ class FigureCheck:
             "reference_period": self.reference_period,
             "score": float(self.score),
             "threshold": float(self.threshold),
+            "definition_version": self.definition_version,
+            "reference_definition_version": self.reference_definition_version,
+            "definition_changed": self.definition_changed,
         }
 
 
@@ -76,6 +89,8 @@ def load_checks(conn: Connection, unit_key: str, codes: str) -> list[FigureCheck
             reference_period=r.reference_period,
             score=Decimal(str(r.score)),
             threshold=Decimal(str(r.threshold)),
+            definition_version=r.definition_version,
+            reference_definition_version=r.reference_definition_version,
         )
         for r in rows
     ]
@@ -85,7 +100,7 @@ def render_check(check: FigureCheck, catalog: Catalog) -> str:
     """One finding in one line, Vietnamese then English (``templates/check_<kind>.txt``)."""
     template = (TEMPLATES / f"check_{check.kind}.txt").read_text(encoding="utf-8").strip()
     metric = catalog.metrics_by_code.get(check.metric)
-    return template.format(
+    line = template.format(
         period=check.period,
         level=check.level,
         level_vi=LEVEL_VI.get(check.level, check.level),
@@ -102,6 +117,26 @@ def render_check(check: FigureCheck, catalog: Catalog) -> str:
         score_en=_en(check.score, signed=True),
         threshold_vi=_vn(check.threshold),
         threshold_en=_en(check.threshold),
+    )
+    if check.definition_changed:
+        line += " — " + render_definition_change(check, catalog)
+    return line
+
+
+def render_definition_change(check: FigureCheck, catalog: Catalog) -> str:
+    """Why a swing may not be one: the two figures count under two definitions."""
+    template = (TEMPLATES / "check_definition_changed.txt").read_text(encoding="utf-8").strip()
+    now = catalog.definition(check.metric, check.definition_version or 0)
+    before = catalog.definition(check.metric, check.reference_definition_version or 0)
+    return template.format(
+        period=check.period,
+        reference_period=check.reference_period,
+        version=check.definition_version,
+        reference_version=check.reference_definition_version,
+        definition_vi=now.definition_vi if now else "?",
+        definition_en=now.definition_en if now else "?",
+        reference_definition_vi=before.definition_vi if before else "?",
+        reference_definition_en=before.definition_en if before else "?",
     )
 
 

@@ -51,6 +51,7 @@ class Cell:
     received_at: str
     status: str = "accepted"
     superseded_by: str | None = None
+    definition_version: int | None = None
 
     def json(self) -> dict[str, Any]:
         out = {
@@ -69,6 +70,7 @@ class Cell:
             "cell": self.cell,
             "received_at": self.received_at,
             "status": self.status,
+            "definition_version": self.definition_version,
         }
         if self.mapped_unit_code != self.unit_code:
             out["as_now_unit"] = self.mapped_unit_code
@@ -272,6 +274,7 @@ def _cell(r: Any, status: str = "accepted", superseded_by: str | None = None) ->
         received_at=str(r.received_at),
         status=status,
         superseded_by=superseded_by,
+        definition_version=getattr(r, "definition_version", None),
     )
 
 
@@ -337,8 +340,9 @@ def render_trace(t: Trace) -> str:
 def _cell_line(c: Cell) -> str:
     share = f" × {c.share.normalize()}" if c.share != 1 else ""
     now = f" → {c.mapped_unit_code}" if c.mapped_unit_code != c.unit_code else ""
+    version = f" [v{c.definition_version}]" if c.definition_version else ""
     return (
-        f"{c.period} {c.unit_code}{now} {c.unit_name}: {_vn(c.value)}{share} — "
+        f"{c.period} {c.unit_code}{now} {c.unit_name}: {_vn(c.value)}{share}{version} — "
         f"{c.original_name} {c.sheet}!{c.cell} (nhận / received {c.received_at[:19]}, "
         f"{c.submission_id[:12]})"
     )

@@ -82,6 +82,8 @@ class Figures:
     coverage: dict[tuple[str, str, str], Coverage] = field(default_factory=dict)
     parts: list[Figures] = field(default_factory=list)
     checks: list[FigureCheck] = field(default_factory=list)
+    # (metric, level, period) -> the lowest and highest definition versions of its facts
+    definitions: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
     def total(self, metric: str, level: str, period: str) -> Decimal | None:
         return self.totals.get(metric, {}).get(level, {}).get(period)
@@ -149,8 +151,22 @@ def load_figures(
         mine = [r for r in rows if of is not None and r.unit_key == of.key]
         totals, rates, coverage = _collect(mine, needs)
         found = checks.get(of.key, []) if of is not None else []
+        versions = {
+            (r.code, r.level, r.period_code): (r.definition_min, r.definition_max)
+            for r in mine
+            if r.kind == "metric" and r.definition_min is not None
+        }
         return Figures(
-            periods, period_text, totals, rates, notes, of, as_now, coverage, checks=found
+            periods,
+            period_text,
+            totals,
+            rates,
+            notes,
+            of,
+            as_now,
+            coverage,
+            checks=found,
+            definitions=versions,
         )
 
     figures = figures_of(target, caveats)
@@ -324,7 +340,10 @@ def figure_rows(figures: Figures) -> list[dict[str, Any]]:
 
     def row(metric: str, level: str, key: str, value: int | float) -> dict[str, Any]:
         who = figures.coverage.get((metric, level, key), Coverage(0, 0, 0, 0, 0))
-        found = checks_of(figures.checks, parts_of.get(metric, {metric}), level, key, own_code)
+        made_of = parts_of.get(metric, {metric})
+        found = checks_of(figures.checks, made_of, level, key, own_code)
+        versions = [figures.definitions.get((m, level, key)) for m in sorted(made_of)]
+        spans = [v for v in versions if v is not None]
         return {
             "metric": metric,
             "level": level,
@@ -332,6 +351,7 @@ def figure_rows(figures: Figures) -> list[dict[str, Any]]:
             "value": value,
             **unit,
             **who.json(),
+            "definition_versions": sorted({n for span in spans for n in span}),
             "checks": [c.json() for c in found],
         }
 
@@ -398,6 +418,9 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     ]
     if figures.caveats:
         lines += ["Lưu ý / Caveat:"] + [f"   - {c}" for c in figures.caveats] + [""]
+    mixed = _mixed_definitions(figures, catalog)
+    if mixed:
+        lines += ["Định nghĩa chỉ tiêu / Definitions:"] + [f"   - {m}" for m in mixed] + [""]
     if figures.checks:
         lines += ["Kiểm tra số liệu / Checks:"]
         lines += [f"   - {render_check(c, catalog)}" for c in figures.checks] + [""]
@@ -485,6 +508,22 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     if len(years) >= 2:
         lines += ["", "Chú thích (4): " + render_footnote(figures, years[-2], years[-1])]
     return "\n".join(lines) + "\n"
+
+
+def _mixed_definitions(figures: Figures, catalog: Catalog) -> list[str]:
+    """A line for each figure of the report that adds up facts counted under two or more
+    definitions of its metric (a range across a definition change)."""
+    template = (TEMPLATES / "definitions_mixed.txt").read_text(encoding="utf-8").strip()
+    seen, out = set(), []
+    for (metric, _level, key), (low, high) in sorted(figures.definitions.items()):
+        if low == high or (metric, key) in seen:
+            continue
+        seen.add((metric, key))
+        label = (
+            catalog.metrics_by_code[metric].label if metric in catalog.metrics_by_code else metric
+        )
+        out.append(template.format(label=label, metric=metric, period=key, low=low, high=high))
+    return out
 
 
 def _levels(figures: Figures, catalog: Catalog) -> list[tuple[str, str]]:

@@ -556,11 +556,16 @@ def apply_deliveries(conn: Connection, subs: Sequence[Any], actor: str) -> int:
         conn.execute(
             text(
                 "INSERT INTO facts (unit_code, regime, period_code, metric_code, unit_key, "
-                "value, submission_id, sheet, cell) "
+                "value, submission_id, sheet, cell, definition_version) "
                 "SELECT s.unit_code, s.regime, s.period_code, v.metric_code, s.unit_key, "
-                "v.value, s.submission_id, v.sheet, v.cell "
+                "v.value, s.submission_id, v.sheet, v.cell, COALESCE(d.version, 1) "
                 "FROM submission_values AS v JOIN submissions AS s "
-                "ON s.submission_id = v.submission_id WHERE s.submission_id IN :ids"
+                "ON s.submission_id = v.submission_id "
+                # the definition valid at the end of the period, recorded with the fact
+                "LEFT JOIN periods AS p ON p.regime = s.regime AND p.period_code = s.period_code "
+                "LEFT JOIN metric_definitions AS d ON d.metric_code = v.metric_code "
+                "AND p.end_date >= d.valid_from AND p.end_date <= d.valid_to "
+                "WHERE s.submission_id IN :ids"
             ).bindparams(bindparam("ids", expanding=True)),
             {"ids": chunk},
         )

@@ -317,6 +317,18 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
             }
             for c in catalog.checks
         ],
+        "metric_definitions": [
+            {
+                "metric_code": d.metric_code,
+                "version": d.version,
+                "valid_from": d.valid_from.isoformat(),
+                "valid_to": d.valid_to.isoformat(),
+                "definition_vi": d.definition_vi,
+                "definition_en": d.definition_en,
+                "legal_basis": d.legal_basis,
+            }
+            for d in catalog.definitions
+        ],
         **tree_rows(catalog),
     }
 

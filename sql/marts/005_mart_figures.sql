@@ -19,13 +19,15 @@ CREATE TEMPORARY TABLE mart_figures (
     units_expected INTEGER NOT NULL,
     reports_expected INTEGER NOT NULL,
     reports_received INTEGER NOT NULL,
-    periods_included INTEGER NOT NULL
+    periods_included INTEGER NOT NULL,
+    definition_min INTEGER,
+    definition_max INTEGER
 );
 
 INSERT INTO mart_figures (
     kind, unit_key, unit_code, period_code, period_type, year, level, code, value, numerator,
     denominator, units_reporting, units_expected, reports_expected, reports_received,
-    periods_included
+    periods_included, definition_min, definition_max
 )
 SELECT
     q.kind,
@@ -43,5 +45,7 @@ SELECT
     q.units_expected,
     q.reports_expected,
     q.reports_received,
-    q.periods_included
+    q.periods_included,
+    q.definition_min,
+    q.definition_max
 FROM query_figures AS q;

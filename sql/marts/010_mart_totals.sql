@@ -9,7 +9,8 @@ WHERE period_code IN (SELECT s.code FROM query_mart_scope AS s);
 
 INSERT INTO mart_totals (
     unit_key, unit_code, period_code, period_type, year, level, metric_code, value,
-    units_reporting, units_expected, reports_expected, reports_received, periods_included
+    units_reporting, units_expected, reports_expected, reports_received, periods_included,
+    definition_min, definition_max
 )
 SELECT
     q.unit_key,
@@ -24,6 +25,8 @@ SELECT
     q.units_expected,
     q.reports_expected,
     q.reports_received,
-    q.periods_included
+    q.periods_included,
+    q.definition_min,
+    q.definition_max
 FROM mart_figures AS q
 WHERE q.kind = 'metric';

@@ -6,10 +6,12 @@ WHERE period_code IN (SELECT s.code FROM query_check_scope AS s);
 
 -- swing: a complete figure against the same period a year before, complete too and made of
 -- as many periods (2023 against 2022, 2023Q4 against 2022Q4), when it moved by more than
--- threshold percent; score = the change in percent.
+-- threshold percent; score = the change in percent; with the definition versions of both
+-- (different: the definition changed between them, which may explain the swing).
 INSERT INTO figure_checks (
     unit_key, unit_code, period_code, level, check_code, kind, metric_code, severity, value,
-    reference, reference_period, score, threshold
+    reference, reference_period, score, threshold, definition_version,
+    reference_definition_version
 )
 SELECT
     c.unit_key,
@@ -24,7 +26,9 @@ SELECT
     p.value AS reference,
     p.period_code AS reference_period,
     ROUND(100.0 * (c.value - p.value) / p.value, 2) AS score,
-    r.threshold
+    r.threshold,
+    c.definition_max AS definition_version,
+    p.definition_max AS reference_definition_version
 FROM mart_totals AS c
 INNER JOIN check_rules AS r ON r.kind = 'swing' AND c.metric_code = r.metric_code
 INNER JOIN mart_totals AS p

@@ -14,6 +14,8 @@
 -- reports it (NULL when several do). kind 'rate': numerator and denominator are summed parts,
 -- never an average of rates; a denominator "expected:<metric>" counts the unit-periods that
 -- had to report the metric. A rate's units and reports expected are its numerator's.
+-- definition_min / definition_max: the definition versions of a metric's facts (different:
+-- the figure adds up two definitions; NULL for rates, whose parts say it).
 -- reports_received / reports_expected count unit-periods, so a year with a quarter missing
 -- is not complete. units_reporting / units_expected count the units as they
 -- reported (as now too: new Xã Tháp Mười's 2023 is 3 of its 3 predecessors), and only units
@@ -72,7 +74,8 @@ reported AS (
         m.aggregation,
         f.unit_key,
         f.value * mp.share AS value,
-        g.period_code AS source_period
+        g.period_code AS source_period,
+        f.definition_version
     FROM facts AS f
     INNER JOIN selected_groups AS g ON f.regime = g.regime AND f.period_code = g.period_code
     INNER JOIN metrics AS m ON f.metric_code = m.code
@@ -98,7 +101,8 @@ reported_levels AS (
         aggregation,
         unit_key,
         value,
-        source_period
+        source_period,
+        definition_version
     FROM reported
     UNION ALL
     SELECT
@@ -111,7 +115,8 @@ reported_levels AS (
         aggregation,
         unit_key,
         value,
-        source_period
+        source_period,
+        definition_version
     FROM reported
 ),
 
@@ -131,7 +136,9 @@ totals AS (
         COUNT(
             DISTINCT CASE WHEN value IS NOT NULL THEN unit_key || '|' || source_period END
         ) AS reports_received,
-        COUNT(DISTINCT source_period) AS periods_included
+        COUNT(DISTINCT source_period) AS periods_included,
+        MIN(definition_version) AS definition_min,
+        MAX(definition_version) AS definition_max
     FROM reported_levels
     GROUP BY ancestor_key, group_code, group_type, year, level, metric_code
 ),
@@ -243,7 +250,9 @@ SELECT
     CAST(COALESCE(e.units_expected, 0) AS INTEGER) AS units_expected,
     CAST(COALESCE(e.reports_expected, 0) AS INTEGER) AS reports_expected,
     CAST(t.reports_received AS INTEGER) AS reports_received,
-    CAST(t.periods_included AS INTEGER) AS periods_included
+    CAST(t.periods_included AS INTEGER) AS periods_included,
+    t.definition_min,
+    t.definition_max
 FROM totals AS t
 INNER JOIN units AS a ON t.ancestor_key = a.unit_key
 LEFT JOIN expected_levels AS e
@@ -269,7 +278,9 @@ SELECT
     CAST(COALESCE(e.units_expected, 0) AS INTEGER) AS units_expected,
     CAST(COALESCE(e.reports_expected, 0) AS INTEGER) AS reports_expected,
     CAST(p.reports_received AS INTEGER) AS reports_received,
-    CAST(p.periods_included AS INTEGER) AS periods_included
+    CAST(p.periods_included AS INTEGER) AS periods_included,
+    NULL AS definition_min,
+    NULL AS definition_max
 FROM rate_parts AS p
 INNER JOIN units AS a ON p.ancestor_key = a.unit_key
 LEFT JOIN expected_levels AS e

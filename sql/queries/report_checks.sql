@@ -14,7 +14,9 @@ SELECT
     c.reference,
     c.reference_period,
     c.score,
-    c.threshold
+    c.threshold,
+    c.definition_version,
+    c.reference_definition_version
 FROM figure_checks AS c
 INNER JOIN units AS u ON c.unit_key = u.unit_key
 LEFT JOIN unit_tree AS t

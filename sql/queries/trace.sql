@@ -14,6 +14,7 @@ SELECT
     l.value,
     l.share,
     l.figure_value,
+    l.definition_version,
     l.submission_id,
     l.original_name,
     l.archive_path,

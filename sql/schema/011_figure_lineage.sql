@@ -1,3 +1,21 @@
+-- Versions of what each metric counts (catalog/definitions.csv, copied like the catalog),
+-- each valid for the periods that end within [valid_from, valid_to].
+CREATE TABLE IF NOT EXISTS metric_definitions (
+    metric_code TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    valid_from DATE NOT NULL,
+    valid_to DATE NOT NULL,
+    definition_vi TEXT NOT NULL,
+    definition_en TEXT NOT NULL,
+    legal_basis TEXT NOT NULL,
+    PRIMARY KEY (metric_code, version)
+);
+
+-- The version of its metric's definition a fact was reported under (the one valid at the
+-- end of its period when it was loaded), kept when the catalog gains a version later. Facts
+-- loaded before versions existed were reported under the first.
+ALTER TABLE facts ADD COLUMN definition_version INTEGER NOT NULL DEFAULT 1;
+
 -- The groups a fact's period goes into: the period itself and, for a quarter, its year
 -- (rolled = 1: only summed metrics roll up), as sql/queries/figures.sql aggregates them.
 CREATE VIEW period_groups AS
@@ -68,6 +86,7 @@ SELECT
     f.value,
     b.share,
     f.value * b.share AS figure_value,
+    f.definition_version,
     f.submission_id,
     s.original_name,
     s.archive_path,

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS figure_checks (
     reference_period TEXT NOT NULL,
     score NUMERIC(12, 4) NOT NULL,
     threshold NUMERIC(9, 4) NOT NULL,
+    definition_version INTEGER,
+    reference_definition_version INTEGER,
     PRIMARY KEY (unit_key, period_code, level, check_code)
 );
 
@@ -31,5 +33,9 @@ CREATE INDEX IF NOT EXISTS figure_checks_period ON figure_checks (period_code);
 CREATE INDEX IF NOT EXISTS figure_checks_code ON figure_checks (unit_code, period_code);
 
 -- unit-period reports received behind each total, so a check (and an analyst) can tell a
--- complete figure from a partial one; filled by the mart rebuild after this migration
+-- complete figure from a partial one, and the lowest and highest definition versions of its
+-- facts (different: the figure adds up two definitions); filled by the mart rebuild after
+-- this migration
 ALTER TABLE mart_totals ADD COLUMN reports_received INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mart_totals ADD COLUMN definition_min INTEGER;
+ALTER TABLE mart_totals ADD COLUMN definition_max INTEGER;

@@ -1,5 +1,5 @@
 """A warehouse of the previous release upgrades in place, on both engines: a loaded quarter
-in a warehouse whose schema ends at 010 (no lineage views, no checks, no reports_received)
+in a warehouse whose schema ends at 010 (no lineage views, no checks, no definition versions)
 takes 011 and 012 on the next command, keeps every fact and gets its marts, views and checks
 as a new warehouse would."""
 
@@ -29,6 +29,10 @@ BEFORE = (
     "DROP TABLE figure_checks",
     "DROP TABLE check_rules",
     "ALTER TABLE mart_totals DROP COLUMN reports_received",
+    "ALTER TABLE mart_totals DROP COLUMN definition_min",
+    "ALTER TABLE mart_totals DROP COLUMN definition_max",
+    "DROP TABLE metric_definitions",
+    "ALTER TABLE facts DROP COLUMN definition_version",
 )
 
 
@@ -61,3 +65,4 @@ def test_previous_release_upgrades_in_place(home: Path, warehouse: str) -> None:
     assert _marts(warehouse) == new_marts  # marts and checks as a new warehouse has them
     t = trace(engine, "872", Q4.code, "online_filing_rate", "commune")
     assert t.agrees and len(t.parts[0].cells) == 13
+    assert {c.definition_version for c in t.parts[0].cells} == {1}  # the facts loaded before

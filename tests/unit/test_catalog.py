@@ -1,6 +1,10 @@
 import datetime as dt
+import shutil
+from pathlib import Path
 
-from commune_reports.catalog import load_catalog
+import pytest
+
+from commune_reports.catalog import CATALOG_DIR, load_catalog
 
 CATALOG = load_catalog()
 
@@ -55,3 +59,23 @@ def test_form_of_each_unit() -> None:
     assert CATALOG.regime_for(commune, "year") == "yearly"
     assert CATALOG.regime_for(CATALOG.unit_on("872", day), "year") == "evaluation"
     assert CATALOG.regime_for(CATALOG.unit_on("872", day), "quarter") is None
+
+
+def test_definitions_have_versions_that_never_overlap(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    assert {d.metric_code for d in catalog.definitions} == {m.code for m in catalog.metrics}
+    assert catalog.definition("dossiers_received_total", 1).legal_basis.startswith(
+        "Nghị định 61/2018"
+    )
+    folder = tmp_path / "cat"
+    shutil.copytree(CATALOG_DIR, folder)
+    path = folder / "definitions.csv"
+    lines = path.read_text("utf-8").splitlines()
+    path.write_text(
+        "\n".join([*lines, "dossiers_received_total,2,2023-01-01,,x,y,"]) + "\n", "utf-8"
+    )
+    with pytest.raises(ValueError, match="versions 1 and 2 of 'dossiers_received_total' overlap"):
+        load_catalog(folder)
+    path.write_text("\n".join(line for line in lines if "sipas_rank" not in line) + "\n", "utf-8")
+    with pytest.raises(ValueError, match="no definition of metric 'sipas_rank'"):
+        load_catalog(folder)
