@@ -21,12 +21,12 @@ from commune_reports.checks import FigureCheck, checks_of, load_checks, render_c
 from commune_reports.hierarchy import ancestors, parent
 from commune_reports.numbers import format_vn_number, format_vn_percent, format_vn_score
 from commune_reports.periods import Period, canonical_range, parse_period_range
+from commune_reports.prose import render
 from commune_reports.warehouse import query
 
 LEVELS = ("commune", "district", "all")
 LEVEL_WORDS = {"province": "tỉnh", "district": "huyện", "commune": "xã"}
 TEMPLATES = Path(__file__).with_name("templates")
-PENDING = "đang chờ kết quả thẩm định"
 
 
 class UnitError(ValueError):
@@ -338,7 +338,7 @@ def figure_rows(figures: Figures) -> list[dict[str, Any]]:
     parts_of = {r.code: {r.numerator, r.denominator} for r in load_catalog().rates}
     own_code = unit["unit"] or ""
 
-    def row(metric: str, level: str, key: str, value: int | float) -> dict[str, Any]:
+    def row(metric: str, level: str, key: str, value: int | float | None) -> dict[str, Any]:
         who = figures.coverage.get((metric, level, key), Coverage(0, 0, 0, 0, 0))
         made_of = parts_of.get(metric, {metric})
         found = checks_of(figures.checks, made_of, level, key, own_code)
@@ -349,18 +349,25 @@ def figure_rows(figures: Figures) -> list[dict[str, Any]]:
             "level": level,
             "period": key,
             "value": value,
+            "status": "reported",
             **unit,
             **who.json(),
             "definition_versions": sorted({n for span in spans for n in span}),
             "checks": [c.json() for c in found],
         }
 
+    blank_ok = {m.code for m in load_catalog().metrics if m.may_be_blank}
     for metric, by_level in sorted(figures.totals.items()):
         for level in LEVELS:
             for key in keys:
                 value = by_level.get(level, {}).get(key)
                 if value is not None:
                     out.append(row(metric, level, key, _number(value)))
+                elif metric in blank_ok and key in by_level.get(level, {}):
+                    who = figures.coverage.get((metric, level, key))
+                    if who is not None and who.units_reporting == 0:
+                        # sent blank: the evaluation is still pending (PAR Index, SIPAS)
+                        out.append(row(metric, level, key, None) | {"status": "pending"})
     for code in sorted(figures.rates):
         for level in LEVELS:
             for key in keys:
@@ -387,15 +394,9 @@ def _count(value: Decimal | None) -> str:
 
 def render_footnote(figures: Figures, first: str, second: str) -> str:
     """Footnote 4 of the district report (online dossiers by level) for two years."""
-    template = (TEMPLATES / "footnote_online_filing.txt").read_text(encoding="utf-8").strip()
-    fields: dict[str, str] = {"y1": first, "y2": second}
-    for tag, year in (("y1", first), ("y2", second)):
-        for level in ("district", "commune"):
-            fields[f"{tag}_{level}_online"] = _count(
-                figures.total("dossiers_received_online", level, year)
-            )
-            fields[f"{tag}_{level}_rate"] = _pct(figures.rate("online_filing_rate", level, year))
-    return template.format(**fields)
+    from commune_reports.footnotes import online_filing
+
+    return online_filing(figures, first, second)
 
 
 def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
@@ -504,9 +505,14 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
             "figures of each unit below:"
         )
         lines += [f"   - {_part_line(part, levels)}" for part in figures.parts]
-    years = [p.code for p in figures.periods if not p.quarter]
-    if len(years) >= 2:
-        lines += ["", "Chú thích (4): " + render_footnote(figures, years[-2], years[-1])]
+    from commune_reports.footnotes import footnotes, summary_sentences
+
+    sentences = summary_sentences(figures)
+    if sentences:
+        lines += ["", "Tóm tắt / Summary:"] + [f"   - {line}" for line in sentences]
+    notes = footnotes(figures, catalog)
+    if notes:
+        lines += ["", "Chú thích:"] + [f"{mark} {body}" for mark, body in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -580,7 +586,7 @@ def _evaluation(figures: Figures, key: str, catalog: Catalog, level: str) -> str
         text_ += f" (Hạng {int(rank)})"
     par, sipas = get("par_index_rank"), get("sipas_rank")
     if par is None and sipas is None:
-        text_ += f"; Chỉ số PAR Index, SIPAS: {PENDING}"
+        text_ += f"; Chỉ số PAR Index, SIPAS: {render('evaluation_pending')}"
     else:
         text_ += (
             f"; Chỉ số PAR Index hạng {int(par) if par is not None else '—'}, "
