@@ -40,6 +40,11 @@ SELECT
 FROM periods
 WHERE period_type = 'quarter';
 
+-- What is behind a unit's figure is found from the unit: its facts by unit and period, and
+-- the old units that map onto a unit of today.
+CREATE INDEX IF NOT EXISTS facts_unit_key ON facts (unit_key, period_code);
+CREATE INDEX IF NOT EXISTS unit_current_current ON unit_current (current_key);
+
 -- Each unit version on the two bases a figure can be read on: 'reported' (the unit itself)
 -- and 'now' (today's unit it went to through the reform: a merge whole, a split by its
 -- documented share; a split without shares has no 'now' row).
