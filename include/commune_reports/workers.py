@@ -57,6 +57,16 @@ _BOOT = (
     "from commune_reports.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
 )
 _PROGRESS = struct.Struct("dd")  # index of the file in hand (-1: none), its start (monotonic)
+_FIELD = struct.Struct("d")  # one field of _PROGRESS: the index at 0, the start at 8
+INDEX_AT, STARTED_AT = 0, _FIELD.size
+
+
+def _publish(progress: mmap.mmap, index: int, started: float) -> None:
+    """Say which file the worker now holds: its start first, then its index. The parent
+    reads the index first, so it never sees a new index with the previous file's start,
+    which, after a worker waited a while for work, would blame the new file for a timeout."""
+    _FIELD.pack_into(progress, STARTED_AT, started)
+    _FIELD.pack_into(progress, INDEX_AT, index)
 
 
 def _limit_self(limits: Limits) -> None:
@@ -120,14 +130,14 @@ def serve(conn_fd: int, progress_fd: int) -> None:
         answers = []
         for index, path, name in chunk:
             started = time.monotonic()
-            _PROGRESS.pack_into(progress, 0, index, started)
+            _publish(progress, index, started)
             _cpu_budget(limits.cpu_seconds)
             try:
                 form = parse_form(path, name, limits)
             except MemoryError:
                 form = ParsedForm(path=path, problems=[_memory_problem(limits)])
             answers.append((index, form, time.monotonic() - started))
-            _PROGRESS.pack_into(progress, 0, -1, started)
+            _FIELD.pack_into(progress, INDEX_AT, -1)
         conn.send((answers, peak_kb()))
 
 
@@ -151,7 +161,8 @@ class _Worker:
     chunks: deque = field(default_factory=deque)  # chunks of (index, path, name) unanswered
 
     def in_hand(self) -> tuple[int, float]:
-        index, started = _PROGRESS.unpack_from(self.progress, 0)
+        (index,) = _FIELD.unpack_from(self.progress, INDEX_AT)  # first: see _publish
+        (started,) = _FIELD.unpack_from(self.progress, STARTED_AT)
         return int(index), started
 
     def alive(self) -> bool:
@@ -297,7 +308,7 @@ class ParsePool:
                 index, started = worker.in_hand()
                 if index >= 0 and now - started >= self.limits.seconds:
                     self._collect(worker, pending, results)  # it may have just finished
-                    if worker in self.workers and worker.in_hand()[0] == index:
+                    if worker in self.workers and worker.in_hand() == (index, started):
                         worker.stop()
                         self._collect(worker, pending, results, timed_out=True)
         return [r for r in results if r is not None]
