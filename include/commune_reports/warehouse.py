@@ -233,8 +233,20 @@ def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
                     {"v": path.stem, "at": utc_seconds(dt.datetime.now(dt.UTC))},
                 )
         changed = sync_catalog(conn, catalog, tables, fingerprint)
-        if (migrated or changed) and conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one():
+        if not (migrated or changed):
+            return
+        if not conn.execute(text("SELECT COUNT(*) FROM facts")).scalar_one():
+            return
+        if migrated or changed - MARTS_UNCHANGED_BY:
             refresh_marts(conn)  # a new tree or a migration changes every period's marts
+        elif "check_rules" in changed:
+            refresh_marts(conn, files={"050_figure_checks"})  # new rules: only the findings
+
+
+# Catalog tables whose edit leaves the totals and rates as they are: a definition version
+# is recorded on facts when they load (the facts keep theirs), and check rules only change
+# the findings. Editing them on a national warehouse costs no rebuild of every mart.
+MARTS_UNCHANGED_BY = frozenset({"metric_definitions", "check_rules"})
 
 
 def _current(conn: Connection, files: Sequence[Path], fingerprint: str) -> bool:
@@ -334,9 +346,25 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
 
 
 def _fingerprint(tables: Mapping[str, Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(tables, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    ).hexdigest()
+    """One hash per reference table, as JSON, so a sync knows which tables changed."""
+    return json.dumps(
+        {
+            name: hashlib.sha256(
+                json.dumps(rows, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            ).hexdigest()
+            for name, rows in sorted(tables.items())
+        },
+        sort_keys=True,
+    )
+
+
+def _table_hashes(stored: str | None) -> dict[str, str]:
+    """The per-table hashes of a stored fingerprint; none for an older single hash."""
+    try:
+        found = json.loads(stored or "")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def sync_catalog(
@@ -344,21 +372,23 @@ def sync_catalog(
     catalog: Catalog,
     tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     fingerprint: str | None = None,
-) -> bool:
-    """Copy units, metrics, requirements and rates into their tables. A fingerprint of what
-    was copied is kept, so an unchanged catalog costs one read instead of a rewrite. Whether
-    anything was rewritten."""
+) -> set[str]:
+    """Copy the reference tables that differ from the catalog (units, metrics, rates, the
+    tree, rules, definitions). A fingerprint per table is kept, so an unchanged catalog costs
+    one read instead of a rewrite. The names of the tables rewritten."""
     tables = tables if tables is not None else catalog_rows(catalog)
     fingerprint = fingerprint or _fingerprint(tables)
     stored = conn.execute(text("SELECT fingerprint FROM catalog_state")).scalar()
     if stored == fingerprint:
-        return False
-    for table, rows in tables.items():
-        _replace(conn, table, rows)
+        return set()
+    before, now = _table_hashes(stored), _table_hashes(fingerprint)
+    changed = {name for name in tables if before.get(name) != now.get(name)}
+    for table in [name for name in tables if name in changed]:  # in catalog order
+        _replace(conn, table, tables[table])
     conn.execute(text("DELETE FROM catalog_state"))
     conn.execute(text("INSERT INTO catalog_state (fingerprint) VALUES (:f)"), {"f": fingerprint})
-    analyze(conn, list(tables), sum(len(rows) for rows in tables.values()))
-    return True
+    analyze(conn, sorted(changed), sum(len(tables[t]) for t in changed))
+    return changed
 
 
 def deadline_instant(day: dt.date) -> dt.datetime:
@@ -456,10 +486,13 @@ def query(name: str) -> TextClause:
     return with_queries(query_text(name))
 
 
-def refresh_marts(conn: Connection, periods: Sequence[Period] | None = None) -> None:
+def refresh_marts(
+    conn: Connection, periods: Sequence[Period] | None = None, files: set[str] | None = None
+) -> None:
     """Rebuild the marts in file order, in the caller's transaction: with ``periods``, only
     theirs, the periods marked dirty since (``mart_dirty``) and the years they feed, so a
-    run costs the same on years of history as on an empty warehouse; without, everything."""
+    run costs the same on years of history as on an empty warehouse; without, everything.
+    ``files`` (stems of ``sql/marts``) runs only those, for everything (new check rules)."""
     params = dict(MART_PARAMS)
     if periods is not None:
         codes = {p.code for p in periods}
@@ -469,6 +502,8 @@ def refresh_marts(conn: Connection, periods: Sequence[Period] | None = None) -> 
     written = _facts_in_scope(conn, params)
     analyze(conn, ("submissions", "facts", "periods"), written)
     for path in sql_files("marts"):
+        if files is not None and path.stem not in files:
+            continue
         sql = path.read_text(encoding="utf-8")
         for statement in split_statements(sql):
             clause = with_queries(statement)
@@ -476,7 +511,8 @@ def refresh_marts(conn: Connection, periods: Sequence[Period] | None = None) -> 
         # the next files read what this one wrote (the checks join mart_totals to itself):
         # PostgreSQL must not plan them for the empty tables it last saw
         analyze(conn, _written_by(sql), written)
-    conn.execute(text("DELETE FROM mart_dirty"))
+    if files is None:
+        conn.execute(text("DELETE FROM mart_dirty"))
 
 
 def _written_by(sql: str) -> list[str]:

@@ -5,19 +5,23 @@ the district's report."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from commune_reports.catalog import CATALOG_DIR, load_catalog
 from commune_reports.periods import Period
 from commune_reports.pipeline import ingest_paths, run_periods
 from commune_reports.report import figure_rows, load_figures, render_text
 from commune_reports.sample_data import sample_values
 from commune_reports.settings import load_settings
 from commune_reports.template import write_form
-from commune_reports.warehouse import get_engine
+from commune_reports.warehouse import ensure_schema, get_engine, writing
 from tests.conftest import SAMPLE_INBOX
 from tests.golden import ONLINE_FILING
 
@@ -96,3 +100,66 @@ def test_the_2023_commune_dossiers_swing(home: Path, warehouse: str) -> None:
     assert Decimal(str(outlier.score)) > Decimal("3.5")
     district = render_text(load_figures(engine, "2023Q4", unit="872"))
     assert "2023Q4, Xã Thạnh Lợi (30040): " in district
+
+
+def test_rule_edits_rebuild_only_the_findings(
+    home: Path, warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New check rules recompute the findings and leave every total as it is; a new
+    definition version recomputes nothing; a new unit rebuilds everything."""
+    quarters = [Period(2022, 4), Period(2023, 4)]
+    for p in quarters:
+        shutil.copytree(SAMPLE_INBOX / p.code, home / "inbox" / p.code)
+    run_periods(load_settings(), quarters)
+    engine = get_engine(warehouse)
+    sentinel = (
+        "UPDATE mart_totals SET value = -1 WHERE unit_code = '872' AND period_code = '2023Q4' "
+        "AND level = 'all' AND metric_code = 'dissemination_sessions'"
+    )
+    with writing(engine) as conn:
+        conn.execute(text(sentinel))  # a mart row no rebuild would leave at -1
+
+    def sentinel_kept() -> bool:
+        with engine.connect() as conn:
+            return (
+                conn.execute(
+                    text(
+                        "SELECT value FROM mart_totals WHERE unit_code = '872' AND "
+                        "period_code = '2023Q4' AND level = 'all' "
+                        "AND metric_code = 'dissemination_sessions'"
+                    )
+                ).scalar_one()
+                == -1
+            )
+
+    def edited(step: str, name: str, edit: Callable[[str], str]) -> None:
+        """A catalog folder of its own for each step (catalogs are read once per folder)."""
+        folder = tmp_path / step
+        shutil.copytree(Path(os.environ.get("COMMUNE_REPORTS_CATALOG_DIR") or CATALOG_DIR), folder)
+        (folder / name).write_text(edit((folder / name).read_text("utf-8")), "utf-8")
+        monkeypatch.setenv("COMMUNE_REPORTS_CATALOG_DIR", str(folder))
+        ensure_schema(engine)
+
+    assert _checks(warehouse, unit_code="872", period_code="2023Q4", check_code=SWING)
+    edited(
+        "rules",
+        "checks.csv",
+        lambda t: t.replace("dossiers_received_total,30,", "dossiers_received_total,50,"),
+    )
+    assert _checks(warehouse, unit_code="872", period_code="2023Q4", check_code=SWING) == []
+    assert sentinel_kept()
+
+    edited("definitions", "definitions.csv", lambda t: t.replace("all channels", "every channel"))
+    assert (
+        load_catalog()
+        .definition("dossiers_received_total", 1)
+        .definition_en.endswith("every channel")
+    )
+    assert sentinel_kept()
+
+    def add_unit(t: str) -> str:
+        line = next(r for r in t.splitlines() if r.startswith("30037,"))
+        return t + line.replace("30037,", "39999,", 1).replace("Thị trấn Mỹ An", "Xã Thử") + "\n"
+
+    edited("units", "units.csv", add_unit)
+    assert not sentinel_kept()
