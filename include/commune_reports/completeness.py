@@ -62,7 +62,13 @@ def unit_rows(
         "ORDER BY q.regime, q.period_code, q.level, q.unit_code"
     ).bindparams(bindparam("codes", expanding=True))
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query, {"as_of": as_of, "codes": codes})]
+        params = {
+            "as_of": as_of,
+            "codes": codes,
+            "all_groups": 0,
+            "code_list": f",{','.join(codes)},",
+        }
+        rows = [dict(r._mapping) for r in conn.execute(query, params)]
         rejected = [r["submission_id"] for r in rows if r["status"] == "rejected"]
         problems: dict[str, list[dict[str, Any]]] = {}
         if rejected:

@@ -20,5 +20,4 @@ SELECT
     q.submission_id,
     q.received_at,
     q.rejected_count
-FROM query_completeness AS q
-WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || q.period_code || ',%';
+FROM query_completeness AS q;

@@ -1,7 +1,9 @@
 -- Completeness as of :as_of (UTC): every unit that must send a regime's form and exists at
 -- the end of the period, with on_time / late (first accepted delivery before or after the
 -- deadline), rejected (only unusable files received) or missing. Deliveries received after
--- :as_of are not counted. Used for the completeness mart (as of the latest data) and by
+-- :as_of are not counted. Only the periods of :code_list (between commas), or every period
+-- with :all_groups = 1, so a run reads the deliveries of its periods, not of all history.
+-- Used for the completeness mart (as of the latest data) and by
 -- `commune-reports completeness --as-of`.
 WITH expected AS (
     SELECT DISTINCT
@@ -21,6 +23,7 @@ WITH expected AS (
             mr.unit_key = u.unit_key
             AND p.end_date >= u.valid_from
             AND p.end_date <= u.valid_to
+    WHERE :all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || p.period_code || ',%'
 ),
 
 delivered AS (
@@ -38,6 +41,7 @@ delivered AS (
         unit_code IS NOT NULL
         AND period_code IS NOT NULL
         AND received_at <= :as_of
+        AND (:all_groups = 1 OR CAST(:code_list AS TEXT) LIKE '%,' || period_code || ',%')
     GROUP BY regime, period_code, unit_code
 )
 
