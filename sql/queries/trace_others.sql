@@ -18,14 +18,12 @@ SELECT DISTINCT
     d.received_at
 FROM delivery_values AS d
 INNER JOIN period_groups AS g ON d.regime = g.regime AND d.period_code = g.period_code
-INNER JOIN unit_bases AS b ON d.unit_key = b.unit_key
-INNER JOIN units AS mu ON b.mapped_key = mu.unit_key
-INNER JOIN unit_tree AS t ON b.mapped_key = t.unit_key
+INNER JOIN unit_feeds AS b ON d.unit_key = b.unit_key
 WHERE
     b.basis = :basis
-    AND t.ancestor_key = :unit_key
+    AND b.ancestor_key = :unit_key
     AND d.status <> 'accepted'
     AND CAST(:metric_list AS TEXT) LIKE '%,' || d.metric_code || ',%'
     AND CAST(:code_list AS TEXT) LIKE '%,' || g.group_code || ',%'
-    AND (CAST(:level AS TEXT) = 'all' OR mu.level = :level)
+    AND (CAST(:level AS TEXT) = 'all' OR b.level = :level)
 ORDER BY d.metric_code, d.period_code, d.unit_code, d.received_at

@@ -64,6 +64,23 @@ SELECT
 FROM unit_current
 WHERE mappable = 1;
 
+-- Which figures a unit's values go into, on each basis: every unit of the tree above the
+-- unit it maps onto (that unit included, ancestor_key), with the mapped unit's code and
+-- level and the share. The one join path from a reported unit to the figures it feeds, for
+-- figure_lineage and the trace.
+CREATE VIEW unit_feeds AS
+SELECT
+    b.basis,
+    b.unit_key,
+    b.mapped_key,
+    mu.code AS mapped_code,
+    mu.level,
+    b.share,
+    t.ancestor_key
+FROM unit_bases AS b
+INNER JOIN units AS mu ON b.mapped_key = mu.unit_key
+INNER JOIN unit_tree AS t ON b.mapped_key = t.unit_key;
+
 -- What is behind each figure, for analysts who must defend one: every fact that goes into
 -- the figure of a unit of the tree (figure_unit_*) for a period or a year (figure_period_code;
 -- a quarterly fact of a summed metric also feeds its year), by the rules of
@@ -78,14 +95,14 @@ SELECT
     a.code AS figure_unit_code,
     a.name AS figure_unit_name,
     g.group_code AS figure_period_code,
-    mu.level,
+    b.level,
     f.metric_code,
     m.aggregation,
     f.unit_code,
     f.unit_key,
     ru.name AS unit_name,
     b.mapped_key AS mapped_unit_key,
-    mu.code AS mapped_unit_code,
+    b.mapped_code AS mapped_unit_code,
     f.regime,
     f.period_code,
     f.value,
@@ -102,11 +119,9 @@ SELECT
 FROM facts AS f
 INNER JOIN period_groups AS g ON f.regime = g.regime AND f.period_code = g.period_code
 INNER JOIN metrics AS m ON f.metric_code = m.code
-INNER JOIN unit_bases AS b ON f.unit_key = b.unit_key
-INNER JOIN units AS mu ON b.mapped_key = mu.unit_key
+INNER JOIN unit_feeds AS b ON f.unit_key = b.unit_key
 INNER JOIN units AS ru ON f.unit_key = ru.unit_key
-INNER JOIN unit_tree AS t ON b.mapped_key = t.unit_key
-INNER JOIN units AS a ON t.ancestor_key = a.unit_key
+INNER JOIN units AS a ON b.ancestor_key = a.unit_key
 INNER JOIN submissions AS s ON f.submission_id = s.submission_id
 WHERE g.rolled = 0 OR m.aggregation = 'sum';
 

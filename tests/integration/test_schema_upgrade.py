@@ -24,6 +24,7 @@ NEW = ("011_figure_lineage", "012_figure_checks")
 BEFORE = (
     "DROP VIEW figure_lineage",
     "DROP VIEW delivery_values",
+    "DROP VIEW unit_feeds",
     "DROP VIEW unit_bases",
     "DROP VIEW period_groups",
     "DROP TABLE figure_checks",
