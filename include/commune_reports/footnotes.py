@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from commune_reports.catalog import Catalog
+from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.prose import PEERS, floor_pct, out_of_100, pct, render
 
 if TYPE_CHECKING:
@@ -101,12 +101,15 @@ def _rank(value: Decimal | None) -> str:
     return "—" if value is None else str(int(value))
 
 
-def summary_sentences(figures: Figures) -> list[str]:
-    """The two sentences the seed writes over all the years: the staff conferences
-    ("Hằng năm, có 100% đơn vị…") and the on-time dossiers ("… đạt trên 99%")."""
+def summary_sentences(figures: Figures, catalog: Catalog | None = None) -> list[str]:
+    """The sentences the seed writes over all the years: the staff conferences ("Hằng năm,
+    có 100% đơn vị…"), the reception schedule ("… 2 lần/tháng; … 1 ngày/tuần"), the
+    procedures at the one-stop desks ("Đến nay, 100% thủ tục hành chính…") and the on-time
+    dossiers ("… đạt trên 99%")."""
     years = [p.code for p in figures.periods if not p.quarter]
     if len(years) < 2:
         return []
+    catalog = catalog or load_catalog()
     out = []
     conference = [figures.rate("staff_conference_rate", "all", y) for y in years]
     if all(c is not None for c in conference):
@@ -120,6 +123,98 @@ def summary_sentences(figures: Figures) -> list[str]:
         for y in years
         for level in ("district", "commune")
     ]
+    reception = citizen_reception(figures, catalog, years)
+    if reception:
+        out.append(reception)
+    one_stop = one_stop_share(figures, years)
+    if one_stop:
+        out.append(one_stop)
     if all(v is not None for v in on_time):
         out.append(render("on_time", phrase=floor_pct(on_time)))
     return out
+
+
+def _lowest(figures: Figures, metric: str, level: str, years: list[str]) -> Decimal | None:
+    """The lowest of a schedule over the years: what was held at least every year."""
+    found = [v for y in years if (v := figures.total(metric, level, y)) is not None]
+    return min(found) if found else None
+
+
+def _minimum(catalog: Catalog, metric: str) -> Decimal | None:
+    """The legal minimum of a metric: its ``minimum`` rule in checks.csv."""
+    rules = [c for c in catalog.checks if c.kind == "minimum" and c.metric_code == metric]
+    return Decimal(str(rules[0].threshold)) if rules else None
+
+
+def citizen_reception(figures: Figures, catalog: Catalog, years: list[str]) -> str | None:
+    """The reception schedule of the chairman and of the heads of agencies and communes, the
+    lowest over the years and the units; "thực hiện tốt quy định" when each part meets its
+    legal minimum, else the part below it says so."""
+    if figures.unit is None:
+        return None
+    chairman = _lowest(figures, "chairman_reception_per_month", "all", years)
+    heads = _lowest(figures, "head_reception_days_per_week", "all", years)
+    if chairman is None and heads is None:
+        return None
+    word = LEVEL_WORD.get(figures.unit.level, "")
+    chairman_minimum = _minimum(catalog, "chairman_reception_per_month")
+    heads_minimum = _minimum(catalog, "head_reception_days_per_week")
+    chairman_short = (
+        chairman is not None and chairman_minimum is not None and chairman < chairman_minimum
+    )
+    heads_short = heads is not None and heads_minimum is not None and heads < heads_minimum
+    who = []
+    if any(figures.total("head_reception_days_per_week", "district", y) is not None for y in years):
+        who.append(f"Thủ trưởng ngành {word}")
+    communes = _commune_words(figures, catalog)
+    if communes:
+        who.append(f"Chủ tịch UBND các {communes}")
+    return render(
+        "citizen_reception",
+        kept=not (chairman_short or heads_short),
+        unit_word=word,
+        chairman=chairman,
+        chairman_minimum=chairman_minimum,
+        chairman_short=chairman_short,
+        heads=heads,
+        heads_minimum=heads_minimum,
+        heads_short=heads_short,
+        heads_who=", ".join(who) or "Người đứng đầu các cơ quan, đơn vị",
+    )
+
+
+COMMUNE_WORDS = {"xa": "xã", "phuong": "phường", "thi_tran": "thị trấn"}
+
+
+def _commune_words(figures: Figures, catalog: Catalog) -> str:
+    """How the report names its commune-level units: "xã, thị trấn" for a district with a
+    town, "xã, phường" after the reform."""
+    if figures.unit is None:
+        return ""
+    first = min(p.start for p in figures.periods)
+    last = max(p.end for p in figures.periods)
+    below, todo = set(), [figures.unit.code]
+    while todo:
+        code = todo.pop()
+        for u in catalog.units:
+            if u.parent_code == code and u.valid_from <= last and u.valid_to >= first:
+                below.add(u)
+                todo.append(u.code)
+    kinds = {u.unit_type for u in below if u.level == "commune"}
+    return ", ".join(word for kind, word in COMMUNE_WORDS.items() if kind in kinds)
+
+
+def one_stop_share(figures: Figures, years: list[str]) -> str | None:
+    """ "Đến nay" (the report's latest year with the figure): the share of the procedures of
+    the unit's levels received and returned at the one-stop desks, written exactly."""
+    for year in reversed(years):
+        rate = figures.rate("one_stop_procedure_rate", "all", year)
+        if rate is None:
+            continue
+        levels = [
+            LEVEL_WORD[lv]
+            for lv in ("district", "commune")
+            if figures.rate("one_stop_procedure_rate", lv, year) is not None
+        ]
+        return render("one_stop", rate=pct(rate), levels=", ".join(levels))
+    return None

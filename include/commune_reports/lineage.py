@@ -103,6 +103,8 @@ class Part:
             return None
         if self.aggregation == "sum":
             return sum(values, Decimal(0))
+        if self.aggregation == "min":
+            return min(values)
         return values[0] if len(values) == 1 else None
 
     @property

@@ -12,6 +12,13 @@ The hedging words follow fixed rules, so the same figures always give the same w
 - "đạt" before a single score or rate ("đạt 50,43%", "đạt 96/100 điểm"); a score with at most
   one decimal is written out of 100 ("95,5/100 điểm"), one with two decimals alone
   ("97,05 điểm"), as the district writes them.
+- A schedule (citizen reception, "2 lần/tháng", "1 ngày/tuần") is the lowest value over the
+  report's years and units (metrics aggregated by ``min``): what every one of them held at
+  least. "thực hiện tốt quy định" is written only when each part meets its legal minimum
+  (the ``minimum`` rules of ``catalog/checks.csv``); a part below it says "(dưới mức quy
+  định N …)".
+- A share that is "current" ("Đến nay, 100% thủ tục hành chính…") is the report's latest
+  year with the figure, written exactly.
 - An evaluation still pending (PAR Index and SIPAS ranks left blank in the province's form)
   is "đang chờ kết quả thẩm định của tỉnh".
 """

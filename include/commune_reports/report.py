@@ -507,7 +507,7 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
         lines += [f"   - {_part_line(part, levels)}" for part in figures.parts]
     from commune_reports.footnotes import footnotes, summary_sentences
 
-    sentences = summary_sentences(figures)
+    sentences = summary_sentences(figures, catalog)
     if sentences:
         lines += ["", "Tóm tắt / Summary:"] + [f"   - {line}" for line in sentences]
     notes = footnotes(figures, catalog)

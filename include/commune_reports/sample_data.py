@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from commune_reports.catalog import Catalog, load_catalog
+from commune_reports.catalog import Catalog, Unit, load_catalog
 from commune_reports.periods import Period
 
 YEARS = (2021, 2022, 2023)
@@ -123,10 +123,48 @@ def sample_values(catalog: Catalog | None = None) -> dict[tuple[str, str], dict[
                 values["dossiers_resolved_total"] = resolved
                 values["dossiers_resolved_on_time"] = resolved - resolved // 300
     for year in YEARS:
+        quarters_of = [Period(year, q).code for q in range(1, 5)]
         for u in units:
             regime = catalog.regime_for(u, "year")
             if regime == "yearly":
-                out[(u.code, str(year))] = {"staff_conference_held": 1}
+                out[(u.code, str(year))] = _yearly(catalog, u, out, quarters_of)
             elif regime == "evaluation":
                 out[(u.code, str(year))] = dict(EVALUATION[year])
+        # the agencies' own count of the dossiers of their fields adds up to the desk's
+        agencies = [
+            u
+            for u in units
+            if catalog.metrics_by_code["agency_dossiers_resolved_year"].required_for(u)
+        ]
+        desk = sum(
+            int(str(out[(u.code, q)].get("dossiers_resolved_total", 0)))
+            for u in quarterly
+            if u.level == "district"
+            for q in quarters_of
+        )
+        for u, part in zip(agencies, split(desk, [3, 2, 1, 2, 1][: len(agencies)]), strict=True):
+            out[(u.code, str(year))]["agency_dossiers_resolved_year"] = part
     return out
+
+
+def _yearly(
+    catalog: Catalog, unit: Unit, out: dict[tuple[str, str], dict[str, object]], quarters: list[str]
+) -> dict[str, object]:
+    """A yearly form: the staff conference, the reception schedule (the legal minimum: the
+    chairman 2 days a month, the heads 1 day a week), every procedure at the one-stop desk,
+    and the year's dossiers restated as the four quarters add them up."""
+    codes = {m.code for m in catalog.form_metrics("yearly", unit)}
+    values: dict[str, object] = {"staff_conference_held": 1}
+    if "chairman_reception_per_month" in codes:
+        values["chairman_reception_per_month"] = 2
+    if "head_reception_days_per_week" in codes:
+        values["head_reception_days_per_week"] = 1
+    if "procedures_in_scope" in codes:
+        procedures = 265 if unit.level == "district" else 128
+        values["procedures_in_scope"] = procedures
+        values["procedures_at_one_stop"] = procedures
+    if "dossiers_received_year" in codes:
+        values["dossiers_received_year"] = sum(
+            int(str(out[(unit.code, q)]["dossiers_received_total"])) for q in quarters
+        )
+    return values

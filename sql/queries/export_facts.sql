@@ -11,6 +11,7 @@ SELECT
     l.period_code,
     CASE
         WHEN MAX(l.aggregation) = 'sum' THEN SUM(l.figure_value)
+        WHEN MAX(l.aggregation) = 'min' THEN MIN(l.figure_value)
         WHEN COUNT(l.figure_value) = 1 THEN MAX(l.figure_value)
     END AS value,
     COUNT(*) AS facts

@@ -10,10 +10,12 @@
 --     range brings its quarters).
 --   * :as_now = 1 maps each fact onto today's units (the 'now' rows of the unit_bases view: a
 --     merge whole, a split by its documented share, a split without shares left out).
--- kind 'metric': value is the sum, or for scores and ranks the value of the one unit that
--- reports it (NULL when several do). kind 'rate': numerator and denominator are summed parts,
--- never an average of rates; a denominator "expected:<metric>" counts the unit-periods that
--- had to report the metric. A rate's units and reports expected are its numerator's.
+-- kind 'metric': value is the sum; for scores and ranks the value of the one unit that
+-- reports it (NULL when several do); for a 'min' metric (a schedule: reception days a week)
+-- the lowest of the units' values, what every one of them holds at least. kind 'rate':
+-- numerator and denominator are summed parts, never an average of rates; a denominator
+-- "expected:<metric>" counts the unit-periods that had to report the metric. A rate's
+-- units and reports expected are its numerator's.
 -- definition_min / definition_max: the definition versions of a metric's facts (different:
 -- the figure adds up two definitions; NULL for rates, whose parts say it).
 -- reports_received / reports_expected count unit-periods, so a year with a quarter missing
@@ -73,7 +75,7 @@ reported AS (
         f.metric_code,
         m.aggregation,
         f.unit_key,
-        f.value * mp.share AS value,
+        CASE WHEN m.aggregation = 'sum' THEN f.value * mp.share ELSE f.value END AS value,
         g.period_code AS source_period,
         f.definition_version
     FROM facts AS f
@@ -130,6 +132,7 @@ totals AS (
         metric_code,
         CASE
             WHEN MAX(aggregation) = 'sum' THEN SUM(value)
+            WHEN MAX(aggregation) = 'min' THEN MIN(value)
             WHEN COUNT(value) = 1 THEN MAX(value)
         END AS value,
         COUNT(DISTINCT CASE WHEN value IS NOT NULL THEN unit_key END) AS units_reporting,
