@@ -51,7 +51,7 @@ class Metric:
     regime: str
     required_units: tuple[str, ...]
     value_kind: str  # integer | decimal | flag | grade
-    aggregation: str  # sum | value
+    aggregation: str  # sum | value | min
     may_be_blank: bool
 
     def required_for(self, unit: Unit) -> bool:
@@ -66,21 +66,29 @@ class Rate:
     denominator: str  # a metric code, or "expected:<metric>" = units expected to report it
 
 
-CHECK_KINDS = ("swing", "outlier")
-SEVERITIES = ("warn",)
+CHECK_KINDS = ("swing", "outlier", "reconcile", "minimum")
+SEVERITIES = ("warn", "block")
 
 
 @dataclass(frozen=True)
 class Check:
     """A consistency rule on a metric's figures: ``swing`` (moved by more than ``threshold``
-    percent from the same period a year before) or ``outlier`` (a unit's own figure with a
-    modified z-score above ``threshold`` among its siblings). ``warn``: published, flagged."""
+    percent from the same period a year before), ``outlier`` (a unit's own figure with a
+    modified z-score above ``threshold`` among its siblings), ``reconcile`` (differs by more
+    than ``threshold`` percent from ``other_metric``'s figure of the same unit, period and
+    level: a yearly form against its four quarters, the one-stop desk against the agencies)
+    or ``minimum`` (a reporting unit's own value below ``threshold``, a legal minimum).
+    ``warn``: published, flagged. ``block``: the file that breaks it is held, not loaded,
+    until a corrected file replaces it or the district releases it; only a ``reconcile`` of
+    one unit's own forms can block, since one file is then to blame."""
 
     code: str
     kind: str
     metric_code: str
     threshold: float
     severity: str
+    other_metric: str = ""
+    level: str = ""  # reconcile only at this level ('' = every level)
 
 
 @dataclass(frozen=True)
@@ -242,7 +250,7 @@ def _load(folder: Path) -> Catalog:
         for r in _rows("recipients.csv", folder):
             role = ROLE_ALIASES.get(r["role"], r["role"])
             recipients.setdefault((r["unit_code"], role), []).append(r["email"])
-    checks = _checks(folder, {m.code for m in metrics})
+    checks = _checks(folder, {m.code: m for m in metrics})
     definitions = _definitions(folder, {m.code for m in metrics})
     by_code: dict[str, list[Unit]] = {}
     for unit in units:
@@ -292,9 +300,10 @@ def _definitions(folder: Path, metrics: set[str]) -> tuple[Definition, ...]:
     return found
 
 
-def _checks(folder: Path, metrics: set[str]) -> tuple[Check, ...]:
+def _checks(folder: Path, metrics: dict[str, Metric]) -> tuple[Check, ...]:
     """The rules of checks.csv; a catalog folder without one (made by an older
-    ``catalog import``) takes the project's."""
+    ``catalog import``) takes the project's. A ``block`` rule must reconcile two metrics the
+    same units report (one unit's own forms), so that one file is to blame."""
     source = folder if (folder / "checks.csv").exists() else CATALOG_DIR
     checks = []
     for r in _rows("checks.csv", source):
@@ -304,6 +313,8 @@ def _checks(folder: Path, metrics: set[str]) -> tuple[Check, ...]:
             metric_code=r["metric_code"],
             threshold=float(r["threshold"]),
             severity=r["severity"],
+            other_metric=r.get("other_metric") or "",
+            level=r.get("level") or "",
         )
         where = f"checks.csv, rule {check.code}"
         if check.kind not in CHECK_KINDS:
@@ -312,5 +323,20 @@ def _checks(folder: Path, metrics: set[str]) -> tuple[Check, ...]:
             raise ValueError(f"{where}: severity {check.severity!r} is not one of {SEVERITIES}")
         if check.metric_code not in metrics:
             raise ValueError(f"{where}: no metric {check.metric_code!r} in metrics.csv")
+        if (check.kind == "reconcile") != bool(check.other_metric):
+            raise ValueError(f"{where}: other_metric is for a reconcile rule, and it needs one")
+        if check.other_metric and check.other_metric not in metrics:
+            raise ValueError(f"{where}: no metric {check.other_metric!r} in metrics.csv")
+        if check.level not in ("", "all", "district", "commune"):
+            raise ValueError(f"{where}: level {check.level!r} is not all, district or commune")
+        if check.severity == "block" and (
+            check.kind != "reconcile"
+            or set(metrics[check.metric_code].required_units)
+            != set(metrics[check.other_metric].required_units)
+        ):
+            raise ValueError(
+                f"{where}: only a reconcile rule between two metrics the same units report "
+                "can block (one unit's own forms); make it warn"
+            )
         checks.append(check)
     return tuple(checks)

@@ -1,7 +1,9 @@
 """What the consistency checks (``catalog/checks.csv``, computed with the marts by
 ``sql/marts/050_figure_checks.sql``) found about a report's figures, and how a report words
-it: a swing from a year before (the 2022 -> 2023 commune dossiers of huyện Tháp Mười) or a
-unit far from its siblings. A ``warn`` is published beside the figure, never silently."""
+it: a swing from a year before (the 2022 -> 2023 commune dossiers of huyện Tháp Mười), a
+unit far from its siblings, two forms that do not reconcile, a schedule below the legal
+minimum. A ``warn`` is published beside the figure, never silently; a ``block`` holds the
+file that breaks it (:mod:`commune_reports.holds`)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class FigureCheck:
     threshold: Decimal
     definition_version: int | None = None
     reference_definition_version: int | None = None
+    reference_metric: str | None = None  # reconcile: the metric compared with
 
     @property
     def definition_changed(self) -> bool:
@@ -62,6 +65,7 @@ class FigureCheck:
             "value": _plain(self.value),
             "reference": _plain(self.reference),
             "reference_period": self.reference_period,
+            "reference_metric": self.reference_metric,
             "score": float(self.score),
             "threshold": float(self.threshold),
             "definition_version": self.definition_version,
@@ -91,6 +95,7 @@ def load_checks(conn: Connection, unit_key: str, codes: str) -> list[FigureCheck
             threshold=Decimal(str(r.threshold)),
             definition_version=r.definition_version,
             reference_definition_version=r.reference_definition_version,
+            reference_metric=r.reference_metric,
         )
         for r in rows
     ]
@@ -100,6 +105,7 @@ def render_check(check: FigureCheck, catalog: Catalog) -> str:
     """One finding in one line, Vietnamese then English (``templates/check_<kind>.txt``)."""
     template = (TEMPLATES / f"check_{check.kind}.txt").read_text(encoding="utf-8").strip()
     metric = catalog.metrics_by_code.get(check.metric)
+    other = catalog.metrics_by_code.get(check.reference_metric or "")
     line = template.format(
         period=check.period,
         level=check.level,
@@ -108,6 +114,8 @@ def render_check(check: FigureCheck, catalog: Catalog) -> str:
         unit_name=check.unit_name,
         metric=check.metric,
         label=(metric.label if metric else check.metric).lower(),
+        reference_metric=check.reference_metric or "",
+        reference_label=(other.label if other else check.reference_metric or "").lower(),
         value=_vn(check.value),
         value_en=_en(check.value),
         reference=_vn(check.reference),

@@ -18,7 +18,7 @@ from commune_reports.warehouse import utc_seconds
 
 UNFINISHED = ("received", "parsed", "validated")
 # final for the pipeline; a pending correction waits for the district's decision (approvals)
-FINAL = ("accepted", "rejected", "superseded", "pending_correction", "declined")
+FINAL = ("accepted", "rejected", "superseded", "pending_correction", "declined", "held")
 IN_LIST = 500
 
 

@@ -6,7 +6,10 @@
 - ``pending_correction``: to the district, a delivery for an approved period, held until the
   district decides, with what it would change;
 - ``stale_revision``: to the unit and the district, a replacement file that was last modified
-  before the file it replaced, in case an old version was sent by mistake.
+  before the file it replaced, in case an old version was sent by mistake;
+- ``held``: to the unit and the district, a file held by a blocking check (its figures do not
+  reconcile with the unit's other forms), with each finding, its cells and the fix: the unit
+  corrects the wrong form or the district releases the file (:mod:`commune_reports.holds`).
 
 What is owed is written with the status change that calls for it (``notices_due``; a stale
 revision by its warning). A notice is recorded in ``notices_sent`` per channel and recipient
@@ -31,7 +34,7 @@ from commune_reports.ledger import select_in
 from commune_reports.warehouse import exclusive, utc_seconds, writing
 
 log = logging.getLogger(__name__)
-KINDS = ("rejected", "pending_correction", "stale_revision")
+KINDS = ("rejected", "pending_correction", "stale_revision", "held")
 
 
 def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, str, str]]]:
@@ -66,6 +69,14 @@ def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, s
             "SELECT submission_id, rule, sheet, cell, found, message_vi, message_en "
             "FROM submission_errors WHERE submission_id IN :ids ORDER BY submission_id, seq",
             ids,
+        ):
+            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
+        for r in select_in(
+            conn,
+            "SELECT submission_id, check_code AS rule, sheet, cell, "
+            "CAST(value AS TEXT) AS found, message_vi, message_en FROM submission_holds "
+            "WHERE submission_id IN :ids ORDER BY submission_id, check_code, period_code",
+            sorted({r.submission_id for r in owed if r.kind == "held"}),
         ):
             problems.setdefault(r.submission_id, []).append(dict(r._mapping))
     rows = sorted([*owed, *stale], key=lambda r: (r.arrival_seq or 0, r.seq))
@@ -117,6 +128,33 @@ def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
                 f"<p>{html.escape(line)}</p>" if line else "" for line in text_body.splitlines()
             )
             + "</body></html>"
+        )
+        return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+    if kind == "held":
+        subject = f"[Tệp bị giữ lại / File held] {unit} {period}: {name}"
+        lines_vi = [
+            f"Đơn vị {unit}, kỳ {period}: tệp {name} chưa được nạp vì số liệu không khớp biểu "
+            "khác của đơn vị. Sửa biểu sai rồi gửi lại, hoặc đề nghị huyện xác nhận "
+            "(commune-reports held --release).",
+            *[f"- {p['message_vi']}" for p in notice["problems"]],
+        ]
+        lines_en = [
+            f"Unit {unit}, period {period}: {name} is not loaded because its figures do not "
+            "reconcile with the unit's other forms. Correct the wrong form and send it again, "
+            "or ask the district to confirm (commune-reports held --release).",
+            *[f"- {p['message_en']}" for p in notice["problems"]],
+        ]
+        payload["problems"] = [
+            {k: p[k] for k in ("rule", "sheet", "cell", "found", "message_vi", "message_en")}
+            for p in notice["problems"]
+        ]
+        text_body = "\n".join([*lines_vi, "", "---", *lines_en, ""])
+        html_body = (
+            "<html><body>"
+            + _paragraphs(lines_vi)
+            + '<hr><div lang="en">'
+            + _paragraphs(lines_en)
+            + "</div></body></html>"
         )
         return Message(subject=subject, text=text_body, html=html_body, payload=payload)
     if kind == "pending_correction":

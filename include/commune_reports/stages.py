@@ -485,9 +485,12 @@ def load_batch(settings: Settings, batch_id: str) -> int:
     """Load validated submissions into facts, one transaction for the batch.
 
     A delivery for a period the district has approved is held as a pending correction
-    (:mod:`commune_reports.approvals`): it changes nothing until approved. The others are
-    applied by :func:`apply_deliveries`. A rerun finds nothing validated and changes nothing."""
+    (:mod:`commune_reports.approvals`): it changes nothing until approved; one that breaks a
+    blocking check is held until corrected or released (:mod:`commune_reports.holds`). The
+    others are applied by :func:`apply_deliveries`. A rerun finds nothing validated and
+    changes nothing."""
     from commune_reports.approvals import hold_corrections
+    from commune_reports.holds import hold_blocked
 
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
@@ -502,7 +505,8 @@ def load_batch(settings: Settings, batch_id: str) -> int:
         if not subs:
             return 0
         register_periods(conn, {(s.regime, parse_period(s.period_code)) for s in subs}, catalog)
-        loaded = apply_deliveries(conn, hold_corrections(conn, subs, batch_id), batch_id)
+        to_load = hold_blocked(conn, hold_corrections(conn, subs, batch_id), batch_id, catalog)
+        loaded = apply_deliveries(conn, to_load, batch_id)
         analyze(conn, ("submissions", "facts"), len(subs) * 10)
     return loaded
 
@@ -525,17 +529,22 @@ def apply_deliveries(conn: Connection, subs: Sequence[Any], actor: str) -> int:
     winners, losers, stale = [], {}, []
     for group in contenders.values():
         group.sort(key=_arrival)
-        winner = group[-1]
+        # a held file never wins: a later delivery replaces it, an earlier one leaves it held
+        standing = [g for g in group if g.status != "held"]
+        if not standing:
+            continue
+        winner = standing[-1]
+        before = group[: group.index(winner)]
         winners.append(winner)
-        for other in group[:-1]:
+        for other in before:
             losers[other.submission_id] = (other, winner)
-        if winner.status == "validated" and (older := _stale(winner, group[:-1])):
+        if winner.status == "validated" and (older := _stale(winner, before)):
             stale.append((winner, older))
     fresh = [w for w in winners if w.status == "validated"]
     keys = [
         {"u": w.unit_code, "r": w.regime, "p": w.period_code, "s": w.submission_id} for w in fresh
     ]
-    for before in ("accepted", "validated"):
+    for before in ("accepted", "validated", "held"):
         ids = [sid for sid, (other, _) in losers.items() if other.status == before]
         ledger.move(
             conn,
@@ -586,11 +595,13 @@ def _as_datetime(value: Any) -> dt.datetime:
 
 
 def _accepted(conn: Connection, columns: str, keys: Sequence[tuple[str, str, str]]) -> list[Any]:
-    """The deliveries currently accepted for these (unit, regime, period) keys: one query per
+    """The deliveries currently accepted (or held: a later file replaces a held one) for these
+    (unit, regime, period) keys: one query per
     regime and period (a batch has few), filtered by unit here."""
     wanted = set(keys)
     stmt = text(
-        f"SELECT {columns} FROM submissions WHERE status = 'accepted' AND regime = :r "
+        f"SELECT {columns} FROM submissions WHERE status IN ('accepted', 'held') "
+        "AND regime = :r "
         "AND period_code = :p"
     )
     out = []

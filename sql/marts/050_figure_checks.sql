@@ -197,4 +197,80 @@ SELECT
     ROUND(score, 2) AS score,
     threshold
 FROM scored
-WHERE n >= 5 AND ABS(score) > threshold
+WHERE n >= 5 AND ABS(score) > threshold;
+
+-- reconcile: a complete figure against another metric's complete figure of the same unit,
+-- period and level (the yearly form's restated dossiers against the sum of the four
+-- quarters; the one-stop desk's dossiers against the agencies' own count), when they differ
+-- by more than threshold percent of the other; score = the difference in percent.
+INSERT INTO figure_checks (
+    unit_key, unit_code, period_code, level, check_code, kind, metric_code, severity, value,
+    reference, reference_period, score, threshold, reference_metric
+)
+SELECT
+    c.unit_key,
+    c.unit_code,
+    c.period_code,
+    c.level,
+    r.code,
+    r.kind,
+    c.metric_code,
+    r.severity,
+    c.value,
+    o.value AS reference,
+    o.period_code AS reference_period,
+    ROUND(100.0 * (c.value - o.value) / o.value, 2) AS score,
+    r.threshold,
+    r.other_metric AS reference_metric
+FROM mart_totals AS c
+INNER JOIN check_rules AS r
+    ON
+        r.kind = 'reconcile'
+        AND c.metric_code = r.metric_code
+        AND (r.level = '' OR c.level = r.level)
+INNER JOIN mart_totals AS o
+    ON
+        c.unit_key = o.unit_key
+        AND c.level = o.level
+        AND c.period_code = o.period_code
+        AND r.other_metric = o.metric_code
+WHERE
+    c.period_code IN (SELECT s.code FROM query_check_scope AS s)
+    AND c.value IS NOT NULL
+    AND o.value > 0
+    AND c.reports_received >= c.reports_expected
+    AND o.reports_received >= o.reports_expected
+    AND 100.0 * ABS(c.value - o.value) > r.threshold * o.value;
+
+-- minimum: a reporting unit's own value (level 'all' of a unit that must report the metric)
+-- below threshold, a legal minimum (the chairman's citizen reception 2 days a month);
+-- reference = the minimum, score = the shortfall.
+INSERT INTO figure_checks (
+    unit_key, unit_code, period_code, level, check_code, kind, metric_code, severity, value,
+    reference, reference_period, score, threshold
+)
+SELECT
+    c.unit_key,
+    c.unit_code,
+    c.period_code,
+    c.level,
+    r.code,
+    r.kind,
+    c.metric_code,
+    r.severity,
+    c.value,
+    r.threshold AS reference,
+    c.period_code AS reference_period,
+    c.value - r.threshold AS score,
+    r.threshold
+FROM mart_totals AS c
+INNER JOIN check_rules AS r ON r.kind = 'minimum' AND c.metric_code = r.metric_code
+WHERE
+    c.period_code IN (SELECT s.code FROM query_check_scope AS s)
+    AND c.level = 'all'
+    AND c.value < r.threshold
+    AND EXISTS (
+        SELECT 1
+        FROM metric_requirements AS q
+        WHERE q.unit_key = c.unit_key AND q.metric_code = c.metric_code
+    )

@@ -34,8 +34,10 @@ delivered AS (
         MIN(CASE WHEN status IN ('accepted', 'superseded') THEN received_at END)
             AS first_accepted_at,
         MAX(CASE WHEN status = 'accepted' THEN submission_id END) AS current_submission,
-        MAX(CASE WHEN status = 'rejected' THEN submission_id END) AS rejected_submission,
-        SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected_count
+        -- a file held by a blocking check counts as rejected: sent, to be corrected
+        MAX(CASE WHEN status IN ('rejected', 'held') THEN submission_id END)
+            AS rejected_submission,
+        SUM(CASE WHEN status IN ('rejected', 'held') THEN 1 ELSE 0 END) AS rejected_count
     FROM submissions
     WHERE
         unit_code IS NOT NULL
