@@ -71,6 +71,11 @@ _STATUS_TEXT = {
         "the period is approved: a correction awaiting the district's decision, not yet counted",
     ),
     "declined": ("bản sửa đã bị từ chối", "a correction that was declined"),
+    "held": (
+        "bị giữ lại: số liệu không khớp biểu khác của đơn vị (xem: commune-reports held)",
+        "held: its figures do not reconcile with the unit's other forms (see: commune-reports "
+        "held)",
+    ),
 }
 
 
@@ -281,6 +286,36 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_held(args: argparse.Namespace) -> int:
+    """The files a blocking check holds, with why; ``--release`` loads one as sent."""
+    from commune_reports.holds import HoldError, held, release
+
+    settings, engine = _warehouse()
+    if args.release:
+        try:
+            done = release(settings, args.release, _who(args), args.note)
+        except HoldError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_USAGE
+        print(
+            f"đã cho phép nạp tệp {done['submission_id'][:12]} / released "
+            f"{done['submission_id'][:12]} ({done['released_by']})"
+        )
+    with engine.connect() as conn:
+        files = held(conn, args.period)
+    if args.format == "json":
+        print(json.dumps(files, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not files:
+        print("không có tệp nào bị giữ / no file is held")
+    for f in files:
+        print(f"{f['submission_id'][:12]} {f['unit']} {f['period']} {f['file']}")
+        for x in f["findings"]:
+            print(f"   - {x['vi']}")
+            print(f"     {x['en']}")
+    return EXIT_OK
+
+
 def _today() -> dt.date:
     from zoneinfo import ZoneInfo
 
@@ -389,6 +424,70 @@ def _cmd_create_reader(args: argparse.Namespace) -> int:
         f"{args.name}: chỉ đọc kho dữ liệu {database} / read-only on the warehouse {database}\n"
         f"  {reader_url.render_as_string(hide_password=True)}"
     )
+    return EXIT_OK
+
+
+def _schema_state(status: Any) -> str:
+    """Where a warehouse's schema stands, in words."""
+    if status.revision is not None:
+        return status.revision
+    if status.baseline is not None:
+        return f"{status.baseline} (schema_migrations, before Alembic)"
+    return "none (a new warehouse)"
+
+
+def _cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
+    from commune_reports import migrations
+    from commune_reports.warehouse import ensure_schema, get_engine
+
+    url = load_settings().warehouse_url
+    engine = get_engine(url)
+    try:
+        with engine.connect() as conn:
+            before = migrations.status(conn)
+        ensure_schema(engine)  # the revisions, the catalog and the marts they change
+        with engine.connect() as conn:
+            after = migrations.revision_of(conn)
+    except migrations.SchemaVersionError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+    ran = before.pending if before.revision != after else []
+    done = f"was {_schema_state(before)}" if ran else "nothing to do"
+    print(
+        f"kho dữ liệu {mask(url)}: lược đồ ở phiên bản {after} / the warehouse {mask(url)}: "
+        f"schema at {after} (head), {done}"
+    )
+    for script in ran:
+        print(f"  {script.revision} {script.doc}")
+    return EXIT_OK
+
+
+def _cmd_warehouse_current(args: argparse.Namespace) -> int:
+    from commune_reports import migrations
+    from commune_reports.warehouse import get_engine
+
+    url = load_settings().warehouse_url
+    try:
+        with get_engine(url).connect() as conn:
+            status = migrations.status(conn)
+    except migrations.SchemaVersionError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{mask(url)}: schema {_schema_state(status)}, head {status.head}")
+    if not status.pending:
+        print("  up to date")
+    for script in status.pending:
+        print(f"  pending {script.revision} {script.doc}")
+    if status.pending:
+        print("  (commune-reports warehouse upgrade applies them, as does any command that writes)")
+    return EXIT_OK
+
+
+def _cmd_warehouse_history(args: argparse.Namespace) -> int:
+    from commune_reports import migrations
+
+    for script in migrations.chain():
+        print(f"{script.revision} {script.doc} (sql/schema/{script.module.SQL.name})")
     return EXIT_OK
 
 
@@ -531,6 +630,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="why, kept with the decision")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_corrections)
+    p = sub.add_parser(
+        "held",
+        help="files held by a blocking check (their forms do not reconcile), and why; "
+        "--release loads one as sent",
+    )
+    p.add_argument("--period", help="only this period's files (2023 or 2023Q4)")
+    p.add_argument("--release", metavar="ID", help="load this held file as sent (id prefix)")
+    p.add_argument("--by", help="who releases (default $COMMUNE_REPORTS_APPROVER, else the user)")
+    p.add_argument("--note", help="why, kept in the file's history")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_held)
     p = sub.add_parser("catalog", help="build the unit catalog from the national lists")
     actions = p.add_subparsers(dest="action", required=True)
     p = actions.add_parser(
@@ -549,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--district", action="append", help="only this district, e.g. 872 (repeat it)")
     p.add_argument("--out", required=True, help="the catalog folder to write")
     p.set_defaults(func=_cmd_catalog_import)
-    p = sub.add_parser("warehouse", help="administer the warehouse (PostgreSQL)")
+    p = sub.add_parser("warehouse", help="administer the warehouse: its schema, analysts' logins")
     actions = p.add_subparsers(dest="action", required=True)
     p = actions.add_parser(
         "create-reader",
@@ -563,6 +673,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="take its password from this environment variable (never from the command line)",
     )
     p.set_defaults(func=_cmd_create_reader)
+    p = actions.add_parser(
+        "upgrade",
+        help="bring the schema to the last revision now (each revision runs one file of "
+        "sql/schema; a warehouse from before Alembic is first stamped from schema_migrations), "
+        "then the catalog and the marts, in one transaction; any command that writes does it too",
+    )
+    p.set_defaults(func=_cmd_warehouse_upgrade)
+    p = actions.add_parser(
+        "current", help="the schema revision the warehouse is at and those still to apply"
+    )
+    p.set_defaults(func=_cmd_warehouse_current)
+    p = actions.add_parser("history", help="every schema revision, oldest first, with its file")
+    p.set_defaults(func=_cmd_warehouse_history)
     return parser
 
 

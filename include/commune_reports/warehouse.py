@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
+from commune_reports import migrations
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.hierarchy import tree_rows
 from commune_reports.periods import TIMEZONE, Period, cutoff_window, deadline
@@ -210,28 +211,19 @@ def sql_files(layer: str) -> list[Path]:
 
 
 def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
-    """Bring the schema up to date (the files of ``sql/schema`` not yet applied, in order, each
-    once) and the reference tables in line with the catalog, atomically. Nothing is written,
-    and no writer waits, when both are already current."""
+    """Bring the schema up to date (the Alembic revisions of :mod:`commune_reports.migrations`
+    not yet applied, in order: each runs one file of ``sql/schema``) and the reference tables
+    in line with the catalog, atomically. Nothing is written, and no writer waits, when both
+    are already current."""
     catalog = catalog or load_catalog()
     tables = catalog_rows(catalog)
     fingerprint = _fingerprint(tables)
-    files = sql_files("schema")
+    head = migrations.expected_head()
     with engine.connect() as conn:
-        if _current(conn, files, fingerprint):
+        if _current(conn, head, fingerprint):
             return
     with writing(engine) as conn:
-        run_sql_file(conn, files[0])  # schema_migrations itself
-        applied = set(conn.execute(text("SELECT version FROM schema_migrations")).scalars())
-        migrated = False
-        for path in files[1:]:
-            if path.stem not in applied:
-                migrated = True
-                run_sql_file(conn, path)
-                conn.execute(
-                    text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :at)"),
-                    {"v": path.stem, "at": utc_seconds(dt.datetime.now(dt.UTC))},
-                )
+        migrated = bool(migrations.upgrade(conn))
         changed = sync_catalog(conn, catalog, tables, fingerprint)
         if not (migrated or changed):
             return
@@ -249,16 +241,16 @@ def ensure_schema(engine: Engine, catalog: Catalog | None = None) -> None:
 MARTS_UNCHANGED_BY = frozenset({"metric_definitions", "check_rules"})
 
 
-def _current(conn: Connection, files: Sequence[Path], fingerprint: str) -> bool:
-    """Is every schema file applied and the catalog copied as it is now? (A fresh warehouse
-    has neither table: not current.)"""
+def _current(conn: Connection, head: str, fingerprint: str) -> bool:
+    """Is the schema at the ``head`` revision and the catalog copied as it is now? (A fresh
+    warehouse, or one of the runner before Alembic, has no ``alembic_version``: not current.)"""
     try:
-        applied = set(conn.execute(text("SELECT version FROM schema_migrations")).scalars())
+        revisions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
         stored = conn.execute(text("SELECT fingerprint FROM catalog_state")).scalar()
     except DBAPIError:
         conn.rollback()
         return False
-    return applied >= {p.stem for p in files[1:]} and stored == fingerprint
+    return revisions == {head} and stored == fingerprint
 
 
 def _replace(conn: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -326,6 +318,8 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
                 "metric_code": c.metric_code,
                 "threshold": c.threshold,
                 "severity": c.severity,
+                "other_metric": c.other_metric,
+                "level": c.level,
             }
             for c in catalog.checks
         ],
@@ -544,9 +538,10 @@ def _facts_in_scope(conn: Connection, params: Mapping[str, Any]) -> int:
 
 
 def table_names() -> list[str]:
-    """Every table the schema creates, for snapshots and documentation."""
+    """Every table the schema's revisions create, for snapshots and documentation (not
+    ``schema_migrations``: only warehouses of the runner before Alembic have it)."""
     names = []
-    for path in sql_files("schema"):
+    for path in (script.module.SQL for script in migrations.chain()):
         names += re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", path.read_text(encoding="utf-8"))
     return names
 

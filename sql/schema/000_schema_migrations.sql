@@ -1,6 +1,7 @@
--- Which files of sql/schema have been applied to this warehouse, each once and in name order.
--- Files 001-005 only create what is missing, so a warehouse made before this table existed
--- takes them again harmlessly; every later file changes the schema and runs exactly once.
+-- History, not run any more: the table in which the runner before Alembic recorded which
+-- files of sql/schema a warehouse had applied. A warehouse made by it still has the table;
+-- commune_reports.migrations stamps such a warehouse at the last file it recorded, then
+-- upgrades it with the Alembic revisions (alembic_version). New warehouses do not get it.
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version TEXT PRIMARY KEY,
     applied_at TIMESTAMP WITH TIME ZONE NOT NULL
