@@ -88,7 +88,7 @@ class Check:
     threshold: float
     severity: str
     other_metric: str = ""
-    level: str = ""  # reconcile only at this level ('' = every level)
+    level: str = ""  # reconcile at this level; minimum for units of it ('' = every level)
 
 
 @dataclass(frozen=True)

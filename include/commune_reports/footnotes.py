@@ -140,47 +140,61 @@ def _lowest(figures: Figures, metric: str, level: str, years: list[str]) -> Deci
     return min(found) if found else None
 
 
-def _minimum(catalog: Catalog, metric: str) -> Decimal | None:
-    """The legal minimum of a metric: its ``minimum`` rule in checks.csv."""
-    rules = [c for c in catalog.checks if c.kind == "minimum" and c.metric_code == metric]
-    return Decimal(str(rules[0].threshold)) if rules else None
-
-
 def citizen_reception(figures: Figures, catalog: Catalog, years: list[str]) -> str | None:
-    """The reception schedule of the chairman and of the heads of agencies and communes, the
-    lowest over the years and the units; "thực hiện tốt quy định" when each part meets its
-    legal minimum, else the part below it says so."""
+    """The reception schedule of the chairman, the agency heads and the commune chairmen:
+    each the lowest over the years and units; the heads of both levels in one phrase when
+    they agree, as the seed writes it. "thực hiện tốt quy định" when each part meets its
+    legal minimum (a ``minimum`` rule of checks.csv, for the units of its level), else the
+    part below it says so."""
     if figures.unit is None:
         return None
-    chairman = _lowest(figures, "chairman_reception_per_month", "all", years)
-    heads = _lowest(figures, "head_reception_days_per_week", "all", years)
-    if chairman is None and heads is None:
-        return None
     word = LEVEL_WORD.get(figures.unit.level, "")
-    chairman_minimum = _minimum(catalog, "chairman_reception_per_month")
-    heads_minimum = _minimum(catalog, "head_reception_days_per_week")
-    chairman_short = (
-        chairman is not None and chairman_minimum is not None and chairman < chairman_minimum
-    )
-    heads_short = heads is not None and heads_minimum is not None and heads < heads_minimum
-    who = []
-    if any(figures.total("head_reception_days_per_week", "district", y) is not None for y in years):
-        who.append(f"Thủ trưởng ngành {word}")
-    communes = _commune_words(figures, catalog)
-    if communes:
-        who.append(f"Chủ tịch UBND các {communes}")
+    chairman = _lowest(figures, "chairman_reception_per_month", "all", years)
+    agencies = _lowest(figures, "head_reception_days_per_week", "district", years)
+    communes = _lowest(figures, "head_reception_days_per_week", "commune", years)
+    commune_words = _commune_words(figures, catalog)
+    parts: list[dict[str, object]] = []
+    if chairman is not None:
+        who = f"Chủ tịch UBND {word}"
+        parts.append(_part(catalog, who, chairman, "lần/tháng", "chairman_reception_per_month", ""))
+    heads = "head_reception_days_per_week"
+    if agencies is not None and communes is not None and agencies == communes:
+        who = f"Thủ trưởng ngành {word}, Chủ tịch UBND các {commune_words}"
+        parts.append(_part(catalog, who, communes, "ngày/tuần", heads, "commune"))
+    else:
+        if agencies is not None:
+            parts.append(
+                _part(catalog, f"Thủ trưởng ngành {word}", agencies, "ngày/tuần", heads, "district")
+            )
+        if communes is not None:
+            who = f"Chủ tịch UBND các {commune_words or 'xã'}"
+            parts.append(_part(catalog, who, communes, "ngày/tuần", heads, "commune"))
+    if not parts:
+        return None
     return render(
         "citizen_reception",
-        kept=not (chairman_short or heads_short),
+        kept=not any(p["minimum"] is not None for p in parts),
         unit_word=word,
-        chairman=chairman,
-        chairman_minimum=chairman_minimum,
-        chairman_short=chairman_short,
-        heads=heads,
-        heads_minimum=heads_minimum,
-        heads_short=heads_short,
-        heads_who=", ".join(who) or "Người đứng đầu các cơ quan, đơn vị",
+        parts=parts,
     )
+
+
+def _part(
+    catalog: Catalog, who: str, value: Decimal, per: str, metric: str, level: str
+) -> dict[str, object]:
+    """One phrase of the schedule, with the legal minimum it falls short of (else None)."""
+    rules = [
+        c
+        for c in catalog.checks
+        if c.kind == "minimum" and c.metric_code == metric and c.level in ("", level)
+    ]
+    low = Decimal(str(rules[0].threshold)) if rules else None
+    return {
+        "who": who,
+        "value": value,
+        "per": per,
+        "minimum": low if low is not None and value < low else None,
+    }
 
 
 COMMUNE_WORDS = {"xa": "xã", "phuong": "phường", "thi_tran": "thị trấn"}

@@ -242,8 +242,9 @@ WHERE
     AND o.reports_received >= o.reports_expected
     AND 100.0 * ABS(c.value - o.value) > r.threshold * o.value;
 
--- minimum: a reporting unit's own value (level 'all' of a unit that must report the metric)
--- below threshold, a legal minimum (the chairman's citizen reception 2 days a month);
+-- minimum: a reporting unit's own value (level 'all' of a unit that must report the metric,
+-- of the rule's level if it names one) below threshold, a legal minimum (the district
+-- chairman's citizen reception 2 days a month, a commune chairman's 1 day a week);
 -- reference = the minimum, score = the shortfall.
 INSERT INTO figure_checks (
     unit_key, unit_code, period_code, level, check_code, kind, metric_code, severity, value,
@@ -265,8 +266,10 @@ SELECT
     r.threshold
 FROM mart_totals AS c
 INNER JOIN check_rules AS r ON r.kind = 'minimum' AND c.metric_code = r.metric_code
+INNER JOIN units AS u ON c.unit_key = u.unit_key
 WHERE
-    c.period_code IN (SELECT s.code FROM query_check_scope AS s)
+    (r.level = '' OR u.level = r.level)
+    AND c.period_code IN (SELECT s.code FROM query_check_scope AS s)
     AND c.level = 'all'
     AND c.value < r.threshold
     AND EXISTS (
