@@ -296,17 +296,7 @@ def decline(
     changes a figure."""
     engine = get_engine(settings.warehouse_url)
     with writing(engine) as conn:
-        found = (
-            conn.execute(
-                text(
-                    "SELECT submission_id FROM submissions "
-                    "WHERE submission_id LIKE :s AND status = :p"
-                ),
-                {"s": f"{submission_id}%", "p": PENDING},
-            )
-            .scalars()
-            .all()
-        )
+        found = ledger.matching(conn, submission_id, PENDING)
         if len(found) != 1:
             raise ApprovalError(
                 f"không có đúng một bản sửa chờ duyệt {submission_id} (xem: commune-reports "

@@ -236,17 +236,7 @@ def release(
         raise HoldError("ai cho phép? / who releases it? (--by)")
     engine = get_engine(settings.warehouse_url)
     with writing(engine) as conn:
-        found = (
-            conn.execute(
-                text(
-                    "SELECT submission_id FROM submissions "
-                    "WHERE submission_id LIKE :s AND status = :h"
-                ),
-                {"s": f"{submission_id}%", "h": HELD},
-            )
-            .scalars()
-            .all()
-        )
+        found = ledger.matching(conn, submission_id, HELD)
         if len(found) != 1:
             raise HoldError(
                 f"không có đúng một tệp bị giữ {submission_id} (xem: commune-reports held) / "

@@ -136,3 +136,16 @@ def owe_notices(
         ),
         [{"s": sid, "k": kind, "at": when} for sid in ids],
     )
+
+
+def matching(conn: Connection, prefix: str, status: str) -> list[str]:
+    """The submissions in ``status`` whose id starts with ``prefix`` (as people type an id:
+    its first characters), for a command that acts on exactly one of them."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT submission_id FROM submissions WHERE submission_id LIKE :s AND status = :t"
+            ),
+            {"s": f"{prefix}%", "t": status},
+        ).scalars()
+    )

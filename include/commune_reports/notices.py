@@ -92,6 +92,21 @@ def _paragraphs(lines: list[str]) -> str:
     return "".join(f"<p>{html.escape(x)}</p>" for x in lines if x)
 
 
+def _bilingual(
+    subject: str, lines_vi: list[str], lines_en: list[str], payload: dict[str, Any]
+) -> Message:
+    """Vietnamese above a rule, English below it, as text and as HTML."""
+    text_body = "\n".join([*lines_vi, "", "---", *lines_en, ""])
+    html_body = (
+        "<html><body>"
+        + _paragraphs(lines_vi)
+        + '<hr><div lang="en">'
+        + _paragraphs(lines_en)
+        + "</div></body></html>"
+    )
+    return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+
+
 def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
     """Vietnamese first, English below; plain text and HTML; the payload for webhooks."""
     unit, period, name = (
@@ -148,15 +163,7 @@ def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
             {k: p[k] for k in ("rule", "sheet", "cell", "found", "message_vi", "message_en")}
             for p in notice["problems"]
         ]
-        text_body = "\n".join([*lines_vi, "", "---", *lines_en, ""])
-        html_body = (
-            "<html><body>"
-            + _paragraphs(lines_vi)
-            + '<hr><div lang="en">'
-            + _paragraphs(lines_en)
-            + "</div></body></html>"
-        )
-        return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+        return _bilingual(subject, lines_vi, lines_en, payload)
     if kind == "pending_correction":
         from commune_reports.approvals import correction_lines, state
         from commune_reports.periods import parse_period
@@ -178,15 +185,7 @@ def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
             "waits for the district's decision (commune-reports corrections / approve, or the "
             "required actions in Airflow).",
         ]
-        text_body = "\n".join([*lines_vi, *lines, "", "---", *lines_en, ""])
-        html_body = (
-            "<html><body>"
-            + _paragraphs(lines_vi + lines)
-            + '<hr><div lang="en">'
-            + _paragraphs(lines_en)
-            + "</div></body></html>"
-        )
-        return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+        return _bilingual(subject, [*lines_vi, *lines], lines_en, payload)
     subject = f"[Tệp thay thế cũ hơn / Older replacement] {unit} {period}: {name}"
     lines_vi = [
         f"Đơn vị {unit}, kỳ {period}: {notice['message_vi']}",
@@ -196,15 +195,7 @@ def compose(notice: dict[str, Any], engine: Engine | None = None) -> Message:
         f"Unit {unit}, period {period}: {notice['message_en']}",
         "If the figures are right, nothing more is needed.",
     ]
-    text_body = "\n".join([*lines_vi, "", "---", *lines_en, ""])
-    html_body = (
-        "<html><body>"
-        + _paragraphs(lines_vi)
-        + '<hr><div lang="en">'
-        + _paragraphs(lines_en)
-        + "</div></body></html>"
-    )
-    return Message(subject=subject, text=text_body, html=html_body, payload=payload)
+    return _bilingual(subject, lines_vi, lines_en, payload)
 
 
 def recipients(notice: dict[str, Any], catalog: Catalog) -> list[str]:

@@ -1,19 +1,23 @@
 """Cross-form checks, on both engines. The sample's forms reconcile: the yearly forms restate
 the four quarters' dossiers, the agencies' own count adds up to the one-stop desk's, every
 schedule meets its legal minimum. A yearly form that does not add up with its quarters is
-held (block): not loaded, the unit told with the cells, listed by ``held``; a corrected file
-replaces it, or the district releases it and the figure is published flagged. The desk
-against the agencies and a schedule below the minimum only warn."""
+held (block): not loaded, the unit and the district told by mail with the cells, listed by
+``held``; a corrected file replaces it, or the district releases it and the figure is
+published flagged. The desk against the agencies and a schedule below the minimum only
+warn."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import text
 
+from commune_reports.channels import SmtpChannel
 from commune_reports.holds import held, release
+from commune_reports.notices import send_file_notices
 from commune_reports.periods import parse_period, parse_period_range
 from commune_reports.pipeline import ingest_paths, run_periods
 from commune_reports.report import load_figures, render_text
@@ -22,6 +26,7 @@ from commune_reports.settings import load_settings
 from commune_reports.template import write_form
 from commune_reports.warehouse import get_engine
 from tests.conftest import SAMPLE_INBOX
+from tests.servers import SmtpServer
 
 PERIODS = [*parse_period_range("2023Q1..2023Q4"), parse_period("2023")]
 COMMUNE = "30052"
@@ -50,7 +55,7 @@ def _fact(url: str, unit: str, metric: str) -> Decimal:
     return Decimal(str(row.value))
 
 
-def test_forms_reconcile_or_the_file_is_held(home: Path, warehouse: str) -> None:
+def test_forms_reconcile_or_the_file_is_held(home: Path, warehouse: str, smtp: SmtpServer) -> None:
     for p in PERIODS:
         shutil.copytree(SAMPLE_INBOX / p.code, home / "inbox" / p.code)
     run_periods(load_settings(), PERIODS)
@@ -77,6 +82,19 @@ def test_forms_reconcile_or_the_file_is_held(home: Path, warehouse: str) -> None
         s=listed["submission_id"],
     )
     assert owed.kind == "held"
+    # the unit and the district are told, by mail through a real SMTP server, once
+    channel = SmtpChannel(host="127.0.0.1", port=smtp.port)
+    sent = send_file_notices(engine, [channel], dt.datetime.now(dt.UTC))
+    told = sorted(r for rcpts, _ in smtp.inbox.messages for r in rcpts)
+    assert "ubnd@myhoa.thapmuoi.example.vn" in told and "noivu@thapmuoi.example.vn" in told
+    mail = smtp.inbox.messages[0][1]
+    assert mail["Subject"].startswith("[Tệp bị giữ lại / File held] 30052 2023")
+    body = mail.get_body(("plain",)).get_content()
+    assert f"ô {finding['cell']}" in body and f"cell {finding['cell']}" in body
+    assert (
+        len(sent) == len(told)
+        and send_file_notices(engine, [channel], dt.datetime.now(dt.UTC)) == []
+    )
 
     # the unit sends the form again, right (and a second reception day a week): it is loaded
     # and the held one superseded
