@@ -165,6 +165,13 @@ def _warehouse() -> tuple[Any, Any]:
 def _cmd_report(args: argparse.Namespace) -> int:
     from commune_reports.report import approval_section, figure_rows, load_figures, render_text
 
+    if (args.format == "docx") != (args.out is not None):
+        print(
+            "--format docx cần --out FILE.docx, và ngược lại / --format docx takes --out "
+            "FILE.docx, and --out only goes with it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     settings, engine = _warehouse()
     try:
         figures = load_figures(engine, args.period, unit=args.unit, as_now=args.as_ == "now")
@@ -179,7 +186,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    if args.format == "json":
+    if args.format == "docx":
+        from commune_reports.publish.document import write_document
+
+        issued = args.issued or dt.date.today().year
+        print(write_document(figures, None, Path(args.out), issued=issued, title=args.title))
+    elif args.format == "json":
         print(json.dumps(figure_rows(figures), ensure_ascii=False, indent=2))
     else:
         print(render_text(figures) + approval_section(engine, args.period), end="")
@@ -344,6 +356,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from exc
+
+
+def _issue_date(text: str) -> Any:
+    """The issue date of a document as far as it is known: YYYY, YYYY-MM or YYYY-MM-DD."""
+    from commune_reports.publish.document import IssueDate
+
+    try:
+        return IssueDate.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _cmd_completeness(args: argparse.Namespace) -> int:
@@ -567,7 +589,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="reported",
         help="reported: by the units as they were; now: mapped onto today's units",
     )
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "docx"],
+        default="text",
+        help="docx: the report as a draft Word document to edit, sign and issue (with --out)",
+    )
+    p.add_argument("--out", help="docx: the file to write")
+    p.add_argument(
+        "--issued",
+        type=_issue_date,
+        help="docx: the issue date as far as known, YYYY, YYYY-MM or YYYY-MM-DD (default: this "
+        "year; the day and month are left blank)",
+    )
+    p.add_argument(
+        "--title", help="docx: the report's title under BÁO CÁO (default from the period)"
+    )
     p.set_defaults(func=_cmd_report)
     p = sub.add_parser(
         "trace",

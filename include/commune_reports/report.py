@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
@@ -399,6 +399,125 @@ def render_footnote(figures: Figures, first: str, second: str) -> str:
     return online_filing(figures, first, second)
 
 
+class Section(NamedTuple):
+    """One numbered part of a report: its heading and its lines (without their bullet), and
+    the metric or rate it is about, by which a document places a footnote about it."""
+
+    heading: str
+    lines: list[str]
+    metric: str
+
+
+def report_notes(figures: Figures, catalog: Catalog) -> list[tuple[str, list[str]]]:
+    """What an official must read before the figures, as (heading, lines): the caveats of
+    incomplete figures, the figures that add up two definitions, the checks' findings."""
+    notes: list[tuple[str, list[str]]] = []
+    if figures.caveats:
+        notes.append(("Lưu ý / Caveat:", list(figures.caveats)))
+    mixed = _mixed_definitions(figures, catalog)
+    if mixed:
+        notes.append(("Định nghĩa chỉ tiêu / Definitions:", mixed))
+    if figures.checks:
+        notes.append(
+            ("Kiểm tra số liệu / Checks:", [render_check(c, catalog) for c in figures.checks])
+        )
+    return notes
+
+
+def report_sections(figures: Figures, catalog: Catalog) -> list[Section]:
+    """The numbered sections of the report with their figures, in Vietnamese number format:
+    what the text report prints and the document sets out."""
+    keys = [p.code for p in figures.periods]
+    label = figures.label
+    names = {p.code: p.label_vi for p in figures.periods}
+    unit = figures.unit
+    sections: list[Section] = []
+    levels = _levels(figures, catalog)
+    sessions = figures.total("dissemination_sessions", "all", label)
+    detail = [
+        f"{names[k]}: {_count(figures.total('dissemination_sessions', 'all', k))} cuộc"
+        for k in keys
+    ]
+    sections.append(
+        Section(
+            "Số cuộc tuyên truyền, quán triệt về công tác dân vận: " + f"{_count(sessions)} cuộc",
+            detail if len(keys) > 1 else [],
+            "dissemination_sessions",
+        )
+    )
+    sections.append(
+        Section(
+            "Tiếp công dân, đối thoại, giải quyết đơn khiếu nại, tố cáo:",
+            [
+                f"{names[k]}: "
+                f"{_count(figures.total('citizen_reception_sessions', 'all', k))} buổi tiếp công "
+                f"dân định kỳ; {_count(figures.total('dialogue_sessions', 'all', k))} cuộc đối "
+                f"thoại; tiếp nhận {_count(figures.total('complaints_received', 'all', k))} đơn, "
+                f"đã giải quyết {_count(figures.total('complaints_resolved', 'all', k))} đơn "
+                f"({_pct(figures.rate('complaint_resolution_rate', 'all', k))})"
+                for k in keys
+            ],
+            "citizen_reception_sessions",
+        )
+    )
+    if any(not p.quarter for p in figures.periods):
+        sections.append(
+            Section(
+                "Tỷ lệ đơn vị tổ chức Hội nghị cán bộ, công chức, viên chức:",
+                [
+                    f"{names[k]}: {_pct(figures.rate('staff_conference_rate', 'all', k))}"
+                    for k in keys
+                ],
+                "staff_conference_rate",
+            )
+        )
+    sections.append(
+        Section(
+            "Tỷ lệ hồ sơ giải quyết đúng hạn và trước hạn:",
+            [
+                f"{names[k]}: "
+                + ", ".join(
+                    f"{words} {_pct(figures.rate('on_time_resolution_rate', level, k))}"
+                    for level, words in levels
+                )
+                for k in keys
+            ],
+            "on_time_resolution_rate",
+        )
+    )
+    online_lines = []
+    for k in keys:
+        parts = []
+        for level, name in levels:
+            online = figures.total("dossiers_received_online", level, k)
+            total = figures.total("dossiers_received_total", level, k)
+            parts.append(
+                f"{name} tiếp nhận {_count(online)} hồ sơ, đạt "
+                f"{_pct(figures.rate('online_filing_rate', level, k))} so với tổng số "
+                f"{_count(total)} hồ sơ"
+            )
+        online_lines.append(f"{names[k]}: " + "; ".join(parts))
+    sections.append(Section("Hồ sơ tiếp nhận trực tuyến:", online_lines, "online_filing_rate"))
+    own = unit.level if unit is not None else "district"
+    if any(figures.total("mass_mobilization_score", own, k) for k in keys):
+        sections.append(
+            Section(
+                f"Kết quả đánh giá, xếp loại dân vận chính quyền của {LEVEL_WORDS.get(own, '')}:",
+                [f"{names[k]}: {_evaluation(figures, k, catalog, own)}" for k in keys],
+                "mass_mobilization_score",
+            )
+        )
+    if figures.parts:
+        sections.append(
+            Section(
+                f"Số liệu của từng đơn vị trực thuộc ({label}) / figures of each unit below:",
+                [_part_line(part, levels) for part in figures.parts],
+                "",
+            )
+        )
+    return sections
+
+
 def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
     """The district figures in Vietnamese number format, as an official would write them."""
     catalog = catalog or load_catalog()
@@ -417,94 +536,11 @@ def render_text(figures: Figures, catalog: Catalog | None = None) -> str:
         + (f" – {names[keys[-1]]})" if len(keys) > 1 else ")"),
         "",
     ]
-    if figures.caveats:
-        lines += ["Lưu ý / Caveat:"] + [f"   - {c}" for c in figures.caveats] + [""]
-    mixed = _mixed_definitions(figures, catalog)
-    if mixed:
-        lines += ["Định nghĩa chỉ tiêu / Definitions:"] + [f"   - {m}" for m in mixed] + [""]
-    if figures.checks:
-        lines += ["Kiểm tra số liệu / Checks:"]
-        lines += [f"   - {render_check(c, catalog)}" for c in figures.checks] + [""]
-    sections: list[tuple[str, list[str]]] = []
-    levels = _levels(figures, catalog)
-    sessions = figures.total("dissemination_sessions", "all", label)
-    detail = [
-        f"   - {names[k]}: {_count(figures.total('dissemination_sessions', 'all', k))} cuộc"
-        for k in keys
-    ]
-    sections.append(
-        (
-            "Số cuộc tuyên truyền, quán triệt về công tác dân vận: " + f"{_count(sessions)} cuộc",
-            detail if len(keys) > 1 else [],
-        )
-    )
-    sections.append(
-        (
-            "Tiếp công dân, đối thoại, giải quyết đơn khiếu nại, tố cáo:",
-            [
-                f"   - {names[k]}: "
-                f"{_count(figures.total('citizen_reception_sessions', 'all', k))} buổi tiếp công "
-                f"dân định kỳ; {_count(figures.total('dialogue_sessions', 'all', k))} cuộc đối "
-                f"thoại; tiếp nhận {_count(figures.total('complaints_received', 'all', k))} đơn, "
-                f"đã giải quyết {_count(figures.total('complaints_resolved', 'all', k))} đơn "
-                f"({_pct(figures.rate('complaint_resolution_rate', 'all', k))})"
-                for k in keys
-            ],
-        )
-    )
-    if any(not p.quarter for p in figures.periods):
-        sections.append(
-            (
-                "Tỷ lệ đơn vị tổ chức Hội nghị cán bộ, công chức, viên chức:",
-                [
-                    f"   - {names[k]}: {_pct(figures.rate('staff_conference_rate', 'all', k))}"
-                    for k in keys
-                ],
-            )
-        )
-    sections.append(
-        (
-            "Tỷ lệ hồ sơ giải quyết đúng hạn và trước hạn:",
-            [
-                f"   - {names[k]}: "
-                + ", ".join(
-                    f"{words} {_pct(figures.rate('on_time_resolution_rate', level, k))}"
-                    for level, words in levels
-                )
-                for k in keys
-            ],
-        )
-    )
-    online_lines = []
-    for k in keys:
-        parts = []
-        for level, name in levels:
-            online = figures.total("dossiers_received_online", level, k)
-            total = figures.total("dossiers_received_total", level, k)
-            parts.append(
-                f"{name} tiếp nhận {_count(online)} hồ sơ, đạt "
-                f"{_pct(figures.rate('online_filing_rate', level, k))} so với tổng số "
-                f"{_count(total)} hồ sơ"
-            )
-        online_lines.append(f"   - {names[k]}: " + "; ".join(parts))
-    sections.append(("Hồ sơ tiếp nhận trực tuyến:", online_lines))
-    own = unit.level if unit is not None else "district"
-    if any(figures.total("mass_mobilization_score", own, k) for k in keys):
-        sections.append(
-            (
-                f"Kết quả đánh giá, xếp loại dân vận chính quyền của {LEVEL_WORDS.get(own, '')}:",
-                [f"   - {names[k]}: {_evaluation(figures, k, catalog, own)}" for k in keys],
-            )
-        )
-    for number, (heading, body) in enumerate(sections, start=1):
-        lines.append(f"{number}. {heading}")
-        lines += body
-    if figures.parts:
-        lines.append(
-            f"{len(sections) + 1}. Số liệu của từng đơn vị trực thuộc ({label}) / "
-            "figures of each unit below:"
-        )
-        lines += [f"   - {_part_line(part, levels)}" for part in figures.parts]
+    for heading, items in report_notes(figures, catalog):
+        lines += [heading] + [f"   - {item}" for item in items] + [""]
+    for number, section in enumerate(report_sections(figures, catalog), start=1):
+        lines.append(f"{number}. {section.heading}")
+        lines += [f"   - {line}" for line in section.lines]
     from commune_reports.footnotes import footnotes, summary_sentences
 
     sentences = summary_sentences(figures, catalog)
