@@ -1,8 +1,11 @@
 """Where things live, from the environment, with safe embedded defaults.
 
-``COMMUNE_REPORTS_HOME`` (default ``./data``) holds the inbox, archive, quarantine and the
-embedded SQLite warehouse; ``COMMUNE_REPORTS_WAREHOUSE_URL`` selects another warehouse
-(PostgreSQL). The DAGs may instead name an Airflow connection, resolved in the DAG task.
+``COMMUNE_REPORTS_HOME`` (default ``./data``) holds the inbox, archive, quarantine, the kept
+validation results and the embedded SQLite warehouse; ``COMMUNE_REPORTS_WAREHOUSE_URL`` selects
+another warehouse (PostgreSQL). The DAGs may instead name an Airflow connection, resolved in the
+DAG task. ``COMMUNE_REPORTS_VALIDATION_KEEP_DAYS`` (default 400: a year's results and a quarter,
+as officials compare with last year) is how long validation results are kept
+(:func:`commune_reports.publish.datadocs.prune`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+VALIDATION_KEEP_DAYS = 400
 SQL_DIR = Path(os.environ.get("COMMUNE_REPORTS_SQL_DIR", PROJECT_ROOT / "sql"))
 SAMPLE_INBOX = PROJECT_ROOT / "include" / "sample_inbox"
 
@@ -21,6 +25,7 @@ class Settings:
     home: Path
     warehouse_url: str
     inbox: Path
+    validation_keep_days: int = VALIDATION_KEEP_DAYS
 
     @property
     def archive(self) -> Path:
@@ -34,6 +39,11 @@ class Settings:
     def reports(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def validations(self) -> Path:
+        """Every validation run's results, one JSON file per chunk and frame."""
+        return self.home / "validations"
+
 
 def load_settings(warehouse_url: str | None = None) -> Settings:
     """Read the environment now (not at import), so tests and tasks can set it first."""
@@ -42,4 +52,17 @@ def load_settings(warehouse_url: str | None = None) -> Settings:
     if not url:
         url = f"sqlite:///{home / 'warehouse.db'}"
     inbox = Path(os.environ.get("COMMUNE_REPORTS_INBOX", home / "inbox")).resolve()
-    return Settings(home=home, warehouse_url=url, inbox=inbox)
+    return Settings(home=home, warehouse_url=url, inbox=inbox, validation_keep_days=_keep_days())
+
+
+def _keep_days() -> int:
+    """``COMMUNE_REPORTS_VALIDATION_KEEP_DAYS``: a whole number of days, at least 1."""
+    text = os.environ.get("COMMUNE_REPORTS_VALIDATION_KEEP_DAYS", "").strip()
+    if not text:
+        return VALIDATION_KEEP_DAYS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(
+            f"COMMUNE_REPORTS_VALIDATION_KEEP_DAYS must be a whole number of days, at least 1, "
+            f"not {text!r}"
+        )
+    return int(text)

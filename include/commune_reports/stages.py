@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -386,6 +387,7 @@ def validate_chunk(
     frame); reject failing files whole; put the chunk's rejected files in quarantine."""
     from commune_reports import validate as validate_mod
 
+    started = time.perf_counter()
     catalog = load_catalog()
     engine = get_engine(settings.warehouse_url)
     batch_id, k, n = split_chunk(chunk)
@@ -396,7 +398,7 @@ def validate_chunk(
                 conn,
                 chunk,
                 "parsed",
-                "unit_code, unit_key, regime, period_code, sheet, inbox_period",
+                "unit_code, unit_key, regime, period_code, sheet, inbox_period, original_name",
             )
         ]
         # one query for the batch's staged values, filtered here: cheaper than many IN lists
@@ -419,7 +421,25 @@ def validate_chunk(
         long, wide = validate_mod.build_frames(subs, values, catalog)
         forms = validate_mod.form_sets(subs, catalog)
         periods = list(run_periods) if run_periods else None
-        failures = validate_mod.run_suites(long, wide, forms, periods)
+        covered = [
+            {
+                "submission_id": s["submission_id"],
+                "file": s["original_name"],
+                "unit": s["unit_code"],
+                "period": s["period_code"],
+            }
+            for s in subs
+        ]
+        meta = {
+            "batch_id": batch_id,
+            "chunk": chunk,
+            "chunk_number": k,
+            "chunk_count": n,
+            "submissions": covered,
+        }
+        failures = validate_mod.run_suites(
+            long, wide, forms, periods, keep=settings.validations, meta=meta
+        )
         problems = validate_mod.problems_from_failures(failures, long, wide, periods)
         with writing(engine) as conn:
             # only files still parsed: one another run has just rejected keeps its problems
@@ -434,6 +454,13 @@ def validate_chunk(
     with engine.connect() as conn:
         rejected = [r.submission_id for r in _rows(conn, chunk, "rejected", "status")]
     quarantine_submissions(engine, settings, rejected)
+    log.info(
+        "chunk %s: %d files validated, %d rejected in %.2f s",
+        chunk,
+        checked["validated"],
+        checked["rejected"],
+        time.perf_counter() - started,
+    )
     return checked
 
 

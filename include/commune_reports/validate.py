@@ -3,13 +3,24 @@
 Great Expectations has a large fixed cost per context and per run, so the batch is validated
 at once and each failure is mapped back to its file, sheet and cell through ``row_id``
 (``unexpected_index_column_names``). GX is imported inside :func:`run_suites`, never at import.
+
+Each run's whole result (one per frame) can be kept as JSON (:func:`keep_result`) for the
+Data Docs that :mod:`commune_reports.publish.datadocs` builds from them: what the officials
+open to see which expectation a file broke.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
 import os
+import re
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +29,7 @@ from commune_reports.catalog import Catalog
 from commune_reports.periods import parse_period
 from commune_reports.problems import Problem
 
+log = logging.getLogger(__name__)
 MISSING_ROW = "(không có dòng / no row)"
 
 
@@ -249,11 +261,19 @@ def run_suites(
     wide: pd.DataFrame,
     forms: dict[str, list[str]],
     run_periods: list[str] | None,
+    keep: Path | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> list[tuple[str, str, list[int]]]:
-    """Run both suites once; return (frame, rule, failing row ids) for each failed rule."""
+    """Run both suites once; return (frame, rule, failing row ids) for each failed rule.
+
+    With ``keep``, each frame's whole result is also written into that folder
+    (:func:`keep_result`), with ``meta`` (batch, chunk, run periods, the files covered), so
+    that a person can later see what was checked and what failed; both frames of the call
+    share one run time."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.row_conditions import Column
 
@@ -333,6 +353,8 @@ def run_suites(
         ],
     )
     failures: list[tuple[str, str, list[int]]] = []
+    meta = dict(meta or {})
+    run_id = RunIdentifier(run_name=meta.get("batch_id"), run_time=dt.datetime.now(dt.UTC))
     for frame_name, frame, suite in (("long", long, long_suite), ("wide", wide, wide_suite)):
         if frame.empty:
             continue
@@ -347,7 +369,11 @@ def run_suites(
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": ["row_id"],
             },
+            run_id=run_id,
         )
+        if keep is not None:
+            # before the failures are read: a rule that failed to run is kept too, with why
+            keep_result(keep, result, frame_name, frame, {**meta, "run_periods": run_periods})
         for item in result.results:
             if item.success:
                 continue
@@ -359,6 +385,89 @@ def run_suites(
             ids = [int(x["row_id"]) for x in item.result.get("unexpected_index_list") or []]
             failures.append((frame_name, rule, ids))
     return failures
+
+
+def result_name(meta: dict[str, Any], frame_name: str, run_time: dt.datetime) -> str:
+    """``<run time>__<batch>__chunk-<k>-of-<n>__<frame>__<token>.json``: sorted by time in a
+    listing, and never the name of another chunk's, frame's or run's result (the random token
+    parts two runs of the same batch and chunk in the same microsecond)."""
+    stamp = run_time.astimezone(dt.UTC).strftime(RUN_TIME_FORMAT)
+    chunk = f"chunk-{meta.get('chunk_number', 0)}-of-{meta.get('chunk_count', 1)}"
+    batch = safe_name(str(meta.get("batch_id") or "unnamed"))
+    return f"{stamp}__{batch}__{chunk}__{frame_name}__{uuid.uuid4().hex[:8]}.json"
+
+
+RUN_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"  # as Great Expectations writes run times in its keys
+
+
+def safe_name(text: str) -> str:
+    """A batch id as a file name on any system: Airflow's run ids carry ``:`` and ``+``, which
+    Windows shares refuse, and a manual run id may carry ``/``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "unnamed"
+
+
+def keep_result(
+    folder: Path, result: Any, frame_name: str, frame: pd.DataFrame, meta: dict[str, Any]
+) -> Path:
+    """Write one frame's validation result (an ``ExpectationSuiteValidationResult``, complete
+    with its unexpected index lists) as JSON into ``folder``; return its path.
+
+    ``meta`` (batch, chunk, run periods, the submissions and files covered) and the file,
+    sheet and cell of every failing row go into the result's meta under ``commune_reports``:
+    a row id alone tells a person nothing. Written beside, then renamed, so a reader never
+    sees half a file; the name is the result's own (:func:`result_name`)."""
+    started = time.perf_counter()
+    files = {s["submission_id"]: s.get("file") for s in meta.get("submissions") or []}
+    result.meta["commune_reports"] = {
+        **meta,
+        "frame": frame_name,
+        "failed_rows": failed_rows(result, frame, files),
+    }
+    data = json.dumps(result.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / result_name(meta, frame_name, result.meta["run_id"].run_time)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_text(data, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info(
+        "validation result kept: %s (%d bytes, %.1f ms)",
+        path,
+        len(data.encode("utf-8")),
+        (time.perf_counter() - started) * 1000,
+    )
+    return path
+
+
+def failed_rows(
+    result: Any, frame: pd.DataFrame, files: dict[str, str | None]
+) -> dict[str, dict[str, Any]]:
+    """Row id -> submission, file, sheet and cell(s) of each row a failed expectation names
+    (for a wide row, the cell of each compared column that failed)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in result.results:
+        if item.success:
+            continue
+        column_b = item.expectation_config.kwargs.get("column_B")
+        for entry in item.result.get("unexpected_index_list") or []:
+            row_id = int(entry["row_id"])
+            row = frame.iloc[row_id]
+            sid = str(row["submission_id"])
+            info = out.setdefault(
+                str(row_id),
+                {"submission_id": sid, "file": files.get(sid), "sheet": _plain(row["sheet"])},
+            )
+            if "cell" in frame.columns:
+                info["cell"] = _plain(row["cell"])
+            elif column_b:
+                info.setdefault("cells", {})[column_b] = _plain(row.get(f"{column_b}__cell"))
+    return out
+
+
+def _plain(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 def problems_from_failures(
