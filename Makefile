@@ -14,7 +14,7 @@ export AIRFLOW__CORE__DEFAULT_TIMEZONE := Asia/Ho_Chi_Minh
 export GX_ANALYTICS_ENABLED := False
 export COMMUNE_REPORTS_HOME ?= $(CURDIR)/data
 
-.PHONY: venv run airflow-db test lint lock lock-check bench sample-inbox clean
+.PHONY: venv run airflow-db test-tools test lint lock lock-check bench sample-inbox clean
 
 venv: $(STAMP)
 
@@ -46,6 +46,9 @@ run: venv airflow-db
 	@grep -h "DagRun Finished" $(AIRFLOW_HOME)/run-quarterly.log $(AIRFLOW_HOME)/run-yearly.log \
 		| grep -o "dag_id=[a-z_]*\|state=[a-z]*" | paste - -
 	$(BIN)/commune-reports report --period 2021..2023
+	@echo "Published (HTML report with a page per unit, draft document, Data Docs):"
+	@ls -1 $(COMMUNE_REPORTS_HOME)/reports/2021_to_2023.html $(COMMUNE_REPORTS_HOME)/reports/2021_to_2023.docx \
+		$(COMMUNE_REPORTS_HOME)/reports/data_docs/index.html
 
 lint: venv
 	$(BIN)/ruff check .
@@ -53,7 +56,19 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint sql
 
-test: venv
+# What the tests open the published outputs with, from Debian's packages when missing (as root,
+# or through sudo): Chromium and its ChromeDriver for the pages (tests/pages), LibreOffice and
+# poppler for the document (tests/integration/test_document.py).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-tools:
+	@command -v chromium > /dev/null && command -v chromedriver > /dev/null \
+		&& command -v soffice > /dev/null && command -v pdftoppm > /dev/null || ( \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver fonts-dejavu-core \
+			libreoffice-writer-nogui poppler-utils fonts-liberation > /dev/null)
+
+test: venv test-tools
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q
 

@@ -354,13 +354,15 @@ def build_collection_dag(
             stages.build_marts(settings, wanted, regimes)
             return stages.check_completeness(settings, wanted, regimes)
 
-        @task
-        def publish_report(periods: list[str]) -> str:
-            """Write the district report of the run's periods beside the warehouse."""
-            from commune_reports.report import publish
+        @task(multiple_outputs=False)
+        def publish_report(periods: list[str]) -> dict[str, str]:
+            """Publish the report of the run's periods beside the warehouse: text and JSON,
+            the draft document (.docx), the HTML report with a page per unit, and the Data
+            Docs of the validation results; return their paths."""
+            from commune_reports.publish.site import publish_all
 
             label = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
-            return str(publish(_settings(), label))
+            return publish_all(_settings(), label)
 
         @task(trigger_rule="all_done")
         def send_file_notices() -> int:

@@ -643,29 +643,48 @@ def approval_section(engine: Engine, period_text: str) -> str:
     return f"\n{body}" if body else ""
 
 
-def publish(settings: Any, period_text: str) -> Path:
-    """Write the text and JSON report of ``period_text`` under ``<home>/reports``: the report
-    of the smallest unit above every unit that reported (``<stem>.txt``) and, when that is a
-    province, one of each district under it (``<stem>.<code>.txt``) for its own officials."""
-    import json
+def stem_of(period_text: str) -> str:
+    """The file name stem of a period range's reports: "2021_to_2023", "2023Q4"."""
+    return period_text.replace("..", "_to_")
 
-    from commune_reports.warehouse import get_engine
 
-    engine = get_engine(settings.warehouse_url)
-    figures = load_figures(engine, period_text)
-    settings.reports.mkdir(parents=True, exist_ok=True)
-    stem = period_text.replace("..", "_to_")
-    closing = approval_section(engine, period_text)
-    reports = [(stem, figures)] + [
-        (f"{stem}.{p.unit.code}", load_figures(engine, period_text, unit=p.unit.code))
+def report_set(
+    engine: Engine, period_text: str, catalog: Catalog | None = None
+) -> list[tuple[str, Figures]]:
+    """The reports a publish writes, as (file stem, figures): the smallest unit above every
+    unit that reported (``<stem>``) and, when that is a province, each district under it
+    (``<stem>.<code>``) for its own officials."""
+    figures = load_figures(engine, period_text, catalog)
+    stem = stem_of(period_text)
+    return [(stem, figures)] + [
+        (f"{stem}.{p.unit.code}", load_figures(engine, period_text, catalog, unit=p.unit.code))
         for p in figures.parts
         if p.unit is not None
     ]
+
+
+def write_text(
+    settings: Any, engine: Engine, period_text: str, reports: list[tuple[str, Figures]]
+) -> Path:
+    """Write each report of ``reports`` as ``<name>.txt`` and ``<name>.json`` under
+    ``<home>/reports``; return the first one's text file."""
+    import json
+
+    settings.reports.mkdir(parents=True, exist_ok=True)
+    closing = approval_section(engine, period_text)
     for name, one in reports:
         rows = json.dumps(figure_rows(one), ensure_ascii=False, indent=2)
         _replace_file(settings.reports / f"{name}.json", rows)
         _replace_file(settings.reports / f"{name}.txt", render_text(one) + closing)
-    return settings.reports / f"{stem}.txt"
+    return settings.reports / f"{reports[0][0]}.txt"
+
+
+def publish(settings: Any, period_text: str) -> Path:
+    """Write the text and JSON reports of ``period_text`` (:func:`report_set`)."""
+    from commune_reports.warehouse import get_engine
+
+    engine = get_engine(settings.warehouse_url)
+    return write_text(settings, engine, period_text, report_set(engine, period_text))
 
 
 def _replace_file(path: Path, content: str) -> None:

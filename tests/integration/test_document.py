@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import shutil
 import subprocess
 import zipfile
@@ -47,6 +48,7 @@ TITLE = "Số liệu công tác dân vận chính quyền huyện Tháp Mười 
 CREATED = dt.datetime(2024, 2, 1, 8, 0, tzinfo=dt.UTC)
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
+ARTIFACTS = Path(os.environ.get("COMMUNE_REPORTS_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 
 def _load_sample(home: Path) -> None:
@@ -135,7 +137,9 @@ def test_the_document(home: Path, warehouse: str, tmp_path: Path) -> None:
     assert all(r.font.name in (None, "Times New Roman") for r in runs)
     body_sizes = {r.font.size for p in document.paragraphs for r in p.runs}
     assert body_sizes <= {None, Pt(13), Pt(14)}
+    # the national title at 12 pt so that it holds on one line (Nghị định 30: 12-13)
     assert {r.font.size for c in header._cells for p in c.paragraphs for r in p.runs} <= {
+        Pt(12),
         Pt(13),
         Pt(14),
     }
@@ -194,13 +198,25 @@ def test_place_and_date() -> None:
             IssueDate.parse(wrong)
 
 
-@pytest.mark.skipif(LIBREOFFICE is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_it(home: Path, tmp_path: Path) -> None:
+    """A real office program (LibreOffice, installed by `make test`) opens the document and
+    prints it; its first page is kept as a picture under test-artifacts/."""
+    assert LIBREOFFICE, "`make test` installs Debian's libreoffice-writer-nogui"
     _load_sample(home)
     figures = load_figures(get_engine(load_settings().warehouse_url), "2021..2023", unit="872")
     path = write_document(figures, None, tmp_path / "bao_cao.docx", issued=2024)
+    profile = tmp_path / "lo-profile"  # its own profile: never a running user's instance
     result = subprocess.run(
-        [LIBREOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
+        [
+            LIBREOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
         capture_output=True,
         text=True,
         timeout=180,
@@ -208,3 +224,26 @@ def test_libreoffice_opens_it(home: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     pdf = tmp_path / "bao_cao.pdf"
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "BÁO CÁO" in text
+    assert "2.384" in " ".join(text.split())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf),
+            str(ARTIFACTS / "document-page-1"),
+        ],
+        check=True,
+    )
+    assert (ARTIFACTS / "document-page-1.png").stat().st_size > 10_000

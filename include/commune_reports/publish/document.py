@@ -62,6 +62,7 @@ RECIPIENTS_PT = 11  # the recipients
 PAGE = {"width": Mm(210), "height": Mm(297)}  # A4
 MARGINS = {"top": Mm(20), "bottom": Mm(20), "left": Mm(30), "right": Mm(15)}
 TEXT_WIDTH = Mm(210 - 30 - 15)
+NATION_PT = 12
 FIRST_LINE = Cm(1.27)
 # which section of the report each footnote details, by the metric the section is about
 FOOTNOTE_SECTIONS = {
@@ -580,7 +581,8 @@ def _cell_lines(cell: _Cell, lines: list[tuple[str, dict[str, Any]]]) -> None:
 
 def _header_block(document: DocxDocument, unit: Unit, issued: Any) -> None:
     text = words()["header"]
-    left_width, right_width = Cm(6.5), TEXT_WIDTH - Cm(6.5)
+    # the national title on one line (12 pt, Nghị định 30/2020 Phụ lục I: cỡ chữ 12-13)
+    left_width, right_width = Cm(6), TEXT_WIDTH - Cm(6)
     table = _table(document, [left_width, right_width], rows=2)
     (body, nation), (number, when) = (row.cells for row in table.rows)
     size = {"size": HEADER_PT}
@@ -591,7 +593,10 @@ def _header_block(document: DocxDocument, unit: Unit, issued: Any) -> None:
     _rule(body.add_paragraph(), Cm(2), left_width)
     _cell_lines(
         nation,
-        [(text["nation"], {"bold": True, **size}), (text["motto"], {"bold": True, "size": 14})],
+        [
+            (text["nation"], {"bold": True, "size": NATION_PT}),
+            (text["motto"], {"bold": True, "size": 14}),
+        ],
     )
     _rule(nation.add_paragraph(), Cm(6), right_width)
     _cell_lines(number, [(text["number"], size)])
