@@ -25,7 +25,9 @@ class Settings:
     home: Path
     warehouse_url: str
     inbox: Path
-    validation_keep_days: int = VALIDATION_KEEP_DAYS
+    # COMMUNE_REPORTS_VALIDATION_KEEP_DAYS as given ("" for the default); read as a number of
+    # days only where it is used, so that a wrong value stops the pruning, not every command
+    validation_keep_days_text: str = ""
 
     @property
     def archive(self) -> Path:
@@ -44,6 +46,19 @@ class Settings:
         """Every validation run's results, one JSON file per chunk and frame."""
         return self.home / "validations"
 
+    @property
+    def validation_keep_days(self) -> int:
+        """How many days validation results are kept (default 400: a year's and a quarter)."""
+        text = self.validation_keep_days_text.strip()
+        if not text:
+            return VALIDATION_KEEP_DAYS
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(
+                "COMMUNE_REPORTS_VALIDATION_KEEP_DAYS must be a whole number of days, at least "
+                f"1, not {text!r}"
+            )
+        return int(text)
+
 
 def load_settings(warehouse_url: str | None = None) -> Settings:
     """Read the environment now (not at import), so tests and tasks can set it first."""
@@ -52,17 +67,5 @@ def load_settings(warehouse_url: str | None = None) -> Settings:
     if not url:
         url = f"sqlite:///{home / 'warehouse.db'}"
     inbox = Path(os.environ.get("COMMUNE_REPORTS_INBOX", home / "inbox")).resolve()
-    return Settings(home=home, warehouse_url=url, inbox=inbox, validation_keep_days=_keep_days())
-
-
-def _keep_days() -> int:
-    """``COMMUNE_REPORTS_VALIDATION_KEEP_DAYS``: a whole number of days, at least 1."""
-    text = os.environ.get("COMMUNE_REPORTS_VALIDATION_KEEP_DAYS", "").strip()
-    if not text:
-        return VALIDATION_KEEP_DAYS
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(
-            f"COMMUNE_REPORTS_VALIDATION_KEEP_DAYS must be a whole number of days, at least 1, "
-            f"not {text!r}"
-        )
-    return int(text)
+    keep = os.environ.get("COMMUNE_REPORTS_VALIDATION_KEEP_DAYS", "")
+    return Settings(home=home, warehouse_url=url, inbox=inbox, validation_keep_days_text=keep)

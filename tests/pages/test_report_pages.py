@@ -137,3 +137,21 @@ def test_a_units_page_says_what_was_wrong_and_what_to_send(
     assert "Đã gửi đủ các kỳ. Every period has been sent." in body
     browser.find_element(By.LINK_TEXT, "← Báo cáo chung / the report").click()
     assert browser.current_url.endswith("/2021_to_2023.html")
+
+
+def test_the_validation_results_open_from_a_units_page(
+    site: Site, browser, artifacts: Path
+) -> None:
+    """The rejected file's batch links to its Great Expectations page (Data Docs), which opens
+    offline and names the failed expectation with the file and cell."""
+    _open(browser, site.reports / "units" / "2021_to_2023" / f"{REJECTED}.html")
+    period = browser.find_element(By.ID, f"period-{PERIOD}")
+    period.find_element(By.LINK_TEXT, "Data Docs").click()
+    assert "/data_docs/validations/" in browser.current_url
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert f"{REJECTED}_{PERIOD}.xlsx" in body and "E13" in body
+    assert _problems_in_console(browser) == []
+    assert [u for u in _fetched(browser) if not u.startswith(("file:", "data:"))] == []
+    _screenshot(browser, artifacts / f"data-docs-{site.engine}.png")
+    _open(browser, site.reports / "data_docs" / "index.html")
+    assert _problems_in_console(browser) == []

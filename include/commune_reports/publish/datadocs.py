@@ -118,7 +118,12 @@ def build_data_docs(settings: Settings) -> Path:
         try:
             # this build only, not saved: the site kept in great_expectations.yml is the real one
             context.variables.data_docs_sites = {SITE: site_config(fresh)}
-            context.build_data_docs(site_names=[SITE])
+            with _render_errors() as errors:
+                context.build_data_docs(site_names=[SITE])
+            if errors:
+                # GX logs a page it could not render and goes on: a site missing pages must
+                # not replace a whole one
+                raise RuntimeError(f"Data Docs: {len(errors)} pages not rendered: {errors[0]}")
             links = json.dumps(_pages(kept), ensure_ascii=False, indent=1, sort_keys=True)
             (fresh / LINKS_FILE).write_text(links + "\n", encoding="utf-8")
             _swap(fresh, site)
@@ -345,6 +350,28 @@ def _context(settings: Settings, site: Path) -> Any:
             context.delete_store(RESULTS_STORE)
         context.add_store(RESULTS_STORE, IN_MEMORY)
     return context
+
+
+@contextlib.contextmanager
+def _render_errors() -> Iterator[list[str]]:
+    """The errors GX's site builder logs while it builds (the first lines of each)."""
+    found: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found.append(record.getMessage()[:2000])
+
+    handler = Collect(level=logging.ERROR)
+    builder = logging.getLogger("great_expectations.render.renderer.site_builder")
+    level = builder.level
+    if builder.getEffectiveLevel() > logging.ERROR:
+        builder.setLevel(logging.ERROR)
+    builder.addHandler(handler)
+    try:
+        yield found
+    finally:
+        builder.removeHandler(handler)
+        builder.setLevel(level)
 
 
 @contextlib.contextmanager
