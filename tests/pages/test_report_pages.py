@@ -155,3 +155,19 @@ def test_the_validation_results_open_from_a_units_page(
     _screenshot(browser, artifacts / f"data-docs-{site.engine}.png")
     _open(browser, site.reports / "data_docs" / "index.html")
     assert _problems_in_console(browser) == []
+
+
+def test_a_period_nobody_reported_publishes_the_text_only(home: Path) -> None:
+    """A scheduled run of a period before any file arrived: the text report says nothing was
+    reported, and the publish task succeeds without a document or pages to write."""
+    from commune_reports.publish.site import publish_all
+    from commune_reports.settings import load_settings as settings_now
+
+    from commune_reports.warehouse import ensure_schema
+
+    settings = settings_now()
+    ensure_schema(get_engine(settings.warehouse_url))
+    written = publish_all(settings, "2026Q3")
+    assert Path(written["text"]).is_file()
+    assert "html" not in written and "docx" not in written
+    assert not (home / "reports" / "2026Q3.docx").exists()

@@ -42,6 +42,10 @@ def publish_all(
     ]
     written: dict[str, Any] = {"text": str(text_path), "data_docs": str(docs_index)}
     for name, one in reports:
+        if one.unit is None:
+            # nothing reported for these periods yet (a scheduled run before any file): the
+            # text report says so; there is no unit to write a document or pages for
+            continue
         docx = folder / f"{name}.docx"
         write_document(one, catalog, docx)
         links = [
