@@ -162,7 +162,6 @@ def test_a_period_nobody_reported_publishes_the_text_only(home: Path) -> None:
     reported, and the publish task succeeds without a document or pages to write."""
     from commune_reports.publish.site import publish_all
     from commune_reports.settings import load_settings as settings_now
-
     from commune_reports.warehouse import ensure_schema
 
     settings = settings_now()
