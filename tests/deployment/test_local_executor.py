@@ -5,7 +5,13 @@ runs in the Task SDK's supervised processes, not in-process as with ``dag.test()
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import http.client
 import os
+import re
+import subprocess
+import sys
 import time
 from email.message import Message
 from pathlib import Path
@@ -25,7 +31,7 @@ from tests.deployment.checks import (
     first_try_only,
     quarter_through_the_rest_api,
 )
-from tests.deployment.stack import Stack
+from tests.deployment.stack import REPO, Stack
 from tests.servers import SmtpServer
 from tests.snapshots import differences, snapshot
 
@@ -39,6 +45,224 @@ def test_a_quarter_triggered_through_the_rest_api(stack: Stack) -> None:
     report = (stack.home / "reports" / "2023Q4.txt").read_text("utf-8")
     assert "Kỳ báo cáo: 2023Q4 (Quý IV/2023)" in report
     assert "cấp huyện tiếp nhận 721 hồ sơ, đạt 82,78%" in report
+
+
+PLUGIN = "/commune-reports"  # plugins/commune_reports_views.py: the published reports in the UI
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _raw_get(stack: Stack, path: str, headers: dict[str, str] | None = None):
+    """GET ``path`` exactly as written: no client removes its ``..`` or decodes its escapes."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def _published_run(stack: Stack, period: str) -> str:
+    """The id of a successful quarterly run of ``period`` (the first test's), else of one now."""
+    dag_id = "commune_reports_quarterly"
+
+    def find() -> str | None:
+        return next(
+            (
+                r["dag_run_id"]
+                for r in stack.runs(dag_id)
+                if r["state"] == "success" and (r.get("conf") or {}).get("periods") == period
+            ),
+            None,
+        )
+
+    if (run_id := find()) is None:
+        quarter_through_the_rest_api(stack, period)
+        run_id = find()
+    assert run_id, stack.runs(dag_id)
+    return run_id
+
+
+def test_the_published_reports_are_served_in_the_airflow_ui(stack: Stack) -> None:
+    """The plugin on the real API server: its index lists the published reports newest first,
+    serves each file with its type (.docx as a download) and nothing outside the folder, only
+    to an authenticated user (bearer JWT or the UI's ``_token`` cookie), puts its two views in
+    the UI's nav (the plugin listing) and a link to the report on ``publish_report``."""
+    run_id = _published_run(stack, "2023Q4")
+    reports = stack.home / "reports"
+    for name in ("2023Q4.txt", "2023Q4.json", "2023Q4.html", "2023Q4.docx"):
+        assert (reports / name).is_file(), name
+    bearer = {"Authorization": f"Bearer {stack.token()}"}
+    secret = "BÍ MẬT / not to be served"
+    created: list[Path] = []
+
+    def write(path: Path, content: bytes, mtime: float | None = None) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+        created.append(path)
+        return path
+
+    # files of the formats the publish step writes, whatever it has written so far
+    newest = write(reports / "kiem_tra_moi.html", "<p>Mới / new</p>".encode(), time.time() + 60)
+    docx = write(reports / "kiem_tra_moi.docx", b"PK\x03\x04 not really a document")
+    write(reports / "kiem_tra_cu.txt", "Cũ / old".encode(), 978307200)  # 2001-01-01
+    # a unit's page as the publish step writes it (units/<stem>/<code>.html), and one beside
+    unit = write(reports / "units" / "kiem_tra" / "00000.html", b"<p>unit</p>")
+    published = sorted((reports / "units" / "2023Q4").glob("*.html"))
+    assert len(published) >= 19, published  # the 19 units of huyện Tháp Mười, and the parents
+    unit_name = unit.relative_to(reports / "units").as_posix()
+    docs = reports / "data_docs" / "index.html"
+    if not docs.exists():
+        write(docs, b'<link rel="stylesheet" href="static/kiem_tra.css"><p>Data Docs</p>')
+        write(reports / "data_docs" / "static" / "kiem_tra.css", b"p { color: green }")
+    write(stack.home / "kiem_tra_ngoai.txt", secret.encode())  # beside the reports folder
+    link = reports / "kiem_tra_lien_ket"
+    link.symlink_to(stack.home, target_is_directory=True)
+    created.append(link)
+    write(reports / ".kiem_tra.txt.part", secret.encode())
+    try:
+        # only an authenticated user: Airflow mounts plugin apps without its API's auth, so
+        # the plugin resolves the user as the core API does, with the same answers
+        for path in ("/", "/reports/2023Q4.txt", "/report/2023Q4", "/data-docs/"):
+            status, _, body = _raw_get(stack, PLUGIN + path)
+            assert status == 401, (path, status, body)
+        bad = {"Authorization": "Bearer not.a.token"}
+        assert _raw_get(stack, "/api/v2/dags", bad)[0] == 403
+        assert _raw_get(stack, PLUGIN + "/reports/2023Q4.txt", bad)[0] == 403
+        assert _raw_get(stack, PLUGIN + "/", {"Cookie": "_token=not.a.token"})[0] == 403
+        status, headers, page = _raw_get(stack, PLUGIN + "/", {"Cookie": f"_token={stack.token()}"})
+        assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+
+        # the index: every report once, newest first, with its files, the units, Data Docs
+        status, _, page = _raw_get(stack, PLUGIN + "/", bearer)
+        html = page.decode()
+        assert status == 200 and "Báo cáo đã công bố" in html and "Published reports" in html
+        stems = re.findall(r'<tr data-stem="([^"]+)">', html)
+        assert len(stems) == len(set(stems)), stems
+        assert stems[0] == "kiem_tra_moi" and stems[-1] == "kiem_tra_cu", stems
+        assert "2023Q4" in stems and "Quý IV/2023" in html
+        for href in ("reports/2023Q4.txt", "reports/2023Q4.json", "report/2023Q4"):
+            assert f'href="{href}"' in html, href
+        assert f'href="reports/units/{unit_name}"' in html
+        for page in published:  # every unit page the publish step wrote, under its report
+            assert f'href="reports/units/{page.parent.name}/{page.name}"' in html, page
+        assert "<h3>kiem_tra</h3>" in html
+        assert 'href="reports/data_docs/index.html"' in html
+        assert ".kiem_tra" not in html
+
+        # each file with its type, as it is on disk; the document as a download
+        expected = {
+            "2023Q4.txt": "text/plain; charset=utf-8",
+            "2023Q4.json": "application/json",
+            newest.name: "text/html; charset=utf-8",
+            f"units/{unit_name}": "text/html; charset=utf-8",
+            "data_docs/index.html": "text/html; charset=utf-8",
+            docx.name: DOCX,
+        }
+        # what the run's publish step wrote: the report, the document, its units' pages
+        expected["2023Q4.html"] = "text/html; charset=utf-8"
+        expected["2023Q4.docx"] = DOCX
+        expected |= {
+            page.relative_to(reports).as_posix(): "text/html; charset=utf-8"
+            for page in published[:3]
+        }
+        for name, kind in expected.items():
+            status, headers, body = _raw_get(stack, f"{PLUGIN}/reports/{name}", bearer)
+            assert (status, headers["content-type"]) == (200, kind), name
+            assert body == (reports / name).read_bytes(), name
+            assert headers["x-content-type-options"] == "nosniff"
+            download = headers.get("content-disposition", "")
+            assert download.startswith("attachment") == (kind == DOCX), (name, download)
+        if (reports / "data_docs" / "static" / "kiem_tra.css").exists():
+            status, headers, _ = _raw_get(
+                stack, PLUGIN + "/reports/data_docs/static/kiem_tra.css", bearer
+            )
+            assert (status, headers["content-type"]) == (200, "text/css; charset=utf-8")
+        status, headers, _ = _raw_get(stack, PLUGIN + "/data-docs/", bearer)
+        assert (status, headers["location"]) == (307, "../reports/data_docs/index.html")
+        status, headers, _ = _raw_get(stack, PLUGIN + "/reports/data_docs", bearer)
+        assert (status, headers["location"]) == (307, "data_docs/")
+
+        # nothing outside the folder, however the path is spelled; nothing hidden; 404 if absent
+        outside = str(stack.home / "kiem_tra_ngoai.txt").lstrip("/")
+        for path in (
+            "../kiem_tra_ngoai.txt",
+            "..%2Fkiem_tra_ngoai.txt",
+            "%2e%2e/kiem_tra_ngoai.txt",
+            "%2e%2e%2fkiem_tra_ngoai.txt",
+            "units/..%2F..%2Fkiem_tra_ngoai.txt",
+            "../warehouse.db",
+            "..%2Fwarehouse.db",
+            "%2F" + outside.replace("/", "%2F"),
+            "/" + outside,
+            "kiem_tra_lien_ket/kiem_tra_ngoai.txt",
+            ".kiem_tra.txt.part",
+            "khong_co.html",
+        ):
+            status, _, body = _raw_get(stack, f"{PLUGIN}/reports/{path}", bearer)
+            assert status in (400, 404), (path, status)
+            assert secret.encode() not in body, path
+        assert _raw_get(stack, PLUGIN + "/report/khong_co", bearer)[0] == 404
+
+        # the two views in the UI's nav, as the API server lists the plugin
+        plugins = stack.api("GET", "/api/v2/plugins")["plugins"]
+        plugin = next(p for p in plugins if p["name"] == "commune_reports_views")
+        views = {v["name"]: v for v in plugin["external_views"]}
+        assert set(views) == {"Commune reports", "Data Docs"}
+        assert views["Commune reports"]["href"] == "commune-reports/"
+        assert views["Data Docs"]["href"] == "commune-reports/data-docs/"
+        for view in views.values():
+            assert view["destination"] == "nav" and view["url_route"], view
+        assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == [PLUGIN]
+        assert plugin["global_operator_extra_links"] == [
+            "<commune_reports_views.PublishedReportLink object>"
+        ]
+        assert stack.api("GET", "/api/v2/plugins/importErrors")["import_errors"] == []
+
+        # the task link: publish_report's opens the report that run published; no other task has it
+        runs = f"/api/v2/dags/commune_reports_quarterly/dagRuns/{run_id}/taskInstances"
+        links = stack.api("GET", f"{runs}/publish_report/links")["extra_links"]
+        assert links == {"Báo cáo / Report": "commune-reports/report/2023Q4"}
+        assert stack.api("GET", f"{runs}/load/links")["extra_links"] == {"Báo cáo / Report": None}
+        status, headers, _ = _raw_get(stack, "/" + links["Báo cáo / Report"], bearer)
+        best = "2023Q4.html"
+        assert (status, headers["location"]) == (307, f"../reports/{best}")
+        status, _, body = _raw_get(stack, f"{PLUGIN}/reports/{best}", bearer)
+        assert status == 200 and body == (reports / best).read_bytes()
+    finally:
+        for path in reversed(created):
+            path.unlink(missing_ok=True)
+        for folder in (
+            reports / "data_docs" / "static",
+            reports / "data_docs",
+            reports / "units" / "kiem_tra",
+            reports / "units",
+        ):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if the test made it and it is empty again
+
+
+def test_the_plugin_imports_nothing_heavy() -> None:
+    """Every Airflow component imports the plugins: the plugin's import adds neither pandas,
+    Great Expectations, SQLAlchemy, Jinja nor the project (read when a request comes)."""
+    code = (
+        "import sys, airflow.plugins_manager\n"
+        "before = set(sys.modules)\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import commune_reports_views\n"
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "plugins")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    added = set(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
+    assert "commune_reports_views" in added
+    assert not added & {"pandas", "great_expectations", "sqlalchemy", "jinja2", "commune_reports"}
 
 
 def test_overlapping_backfills_equal_serial_runs(
