@@ -58,15 +58,18 @@ lint: venv
 
 # What the tests open the published outputs with, from Debian's packages when missing (as root,
 # or through sudo): Chromium and its ChromeDriver for the pages (tests/pages), LibreOffice and
-# poppler for the document (tests/integration/test_document.py).
+# poppler for the document (tests/integration/test_document.py), Dovecot and OpenSSH for the
+# mailbox and SFTP sources (tests/intake).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-tools:
 	@command -v chromium > /dev/null && command -v chromedriver > /dev/null \
-		&& command -v soffice > /dev/null && command -v pdftoppm > /dev/null || ( \
+		&& command -v soffice > /dev/null && command -v pdftoppm > /dev/null \
+		&& test -x /usr/sbin/dovecot && test -x /usr/sbin/sshd || ( \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			chromium chromium-driver fonts-dejavu-core \
-			libreoffice-writer-nogui poppler-utils fonts-liberation > /dev/null)
+			libreoffice-writer-nogui poppler-utils fonts-liberation \
+			dovecot-imapd openssh-server > /dev/null)
 
 test: venv test-tools
 	$(MAKE) --no-print-directory lint

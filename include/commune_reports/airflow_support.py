@@ -262,14 +262,56 @@ def _send_notices() -> int:
     """Deliver the file notices not yet delivered (a task body)."""
     import datetime as dt
 
+    from commune_reports.intake.replies import send_configured
     from commune_reports.notices import send_file_notices
     from commune_reports.warehouse import get_engine
 
-    sent = send_file_notices(
-        get_engine(_settings().warehouse_url), alert_channels(), dt.datetime.now(dt.UTC)
-    )
+    engine, channels = get_engine(_settings().warehouse_url), alert_channels()
+    sent = send_file_notices(engine, channels, dt.datetime.now(dt.UTC))
     log.info("file notices delivered: %s", sent)
-    return len(sent)
+    replies = send_configured(engine, channels, dt.datetime.now(dt.UTC))
+    log.info("replies to mailed-in forms delivered: %s", replies)
+    return len(sent) + len(replies)
+
+
+def open_source(config: Any, stack: Any) -> Any:
+    """One configured source through Airflow's providers: ``ImapHook`` (the mailbox),
+    ``SFTPHook`` (the drop) and ``ObjectStoragePath`` (the store), each with its connection."""
+    from commune_reports.intake.drops import ObjectPrefix, SftpDrop
+    from commune_reports.intake.mailbox import Mailbox
+
+    if config.kind == "imap":
+        from airflow.providers.imap.hooks.imap import ImapHook
+
+        hook = ImapHook(imap_conn_id=config.conn_id).get_conn()
+        stack.callback(_logout, hook.mail_client)
+        return Mailbox(config.name, hook.mail_client, config.folder, config.handled_folder)
+    if config.kind == "sftp":
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        sftp = SFTPHook(ssh_conn_id=config.conn_id)
+        stack.callback(sftp.close_conn)
+        return SftpDrop(config.name, sftp.get_conn(), config.path, config.handled_path)
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectPrefix(config.name, ObjectStoragePath(config.url, conn_id=config.conn_id or None))
+
+
+def _logout(client: Any) -> None:
+    try:
+        client.logout()
+    except Exception:  # the server may have closed it already
+        log.debug("IMAP logout failed", exc_info=True)
+
+
+def _take_from_sources(batch_id: str) -> dict[str, Any]:
+    """Take the configured remote sources' new items into ``batch_id`` (a task body)."""
+    from commune_reports.intake.take import take_configured
+
+    taken = take_configured(_settings(), batch_id, opener=open_source)
+    if taken:
+        log.info("taken from the sources: %s", taken)
+    return taken
 
 
 def _settings() -> Any:
@@ -318,6 +360,7 @@ def build_collection_dag(
             context = get_current_context()
             periods = _run_periods(context, dag_id, period_type)
             batch_id = f"{dag_id}:{context['run_id']}"
+            _take_from_sources(batch_id)  # a mailbox, an SFTP drop, a store, if configured
             found = stages.discover(
                 _settings(), batch_id, periods=[parse_period(p) for p in periods]
             )
@@ -472,8 +515,10 @@ def build_discovery_dag(dag_id: str, schedule: Any, doc_md: str | None, start_da
 
             today = pendulum.now(TIMEZONE).date()
             periods = delivery_periods(today, load_catalog())
+            now = pendulum.now("UTC")
+            taken = _take_from_sources(f"discovery-{now:%Y%m%dT%H%M%S}-{os.getpid()}")
             found = register_inbox(_settings(), periods)
-            return {"periods": [p.code for p in periods], **found}
+            return {"periods": [p.code for p in periods], **found, "sources": taken}
 
         register_new_files()
 

@@ -31,6 +31,8 @@ class Message:
     text: str
     html: str
     payload: dict[str, Any]
+    # mail headers beyond Subject, From and To (a reply's In-Reply-To, Auto-Submitted)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 TLS_MODES = ("starttls", "ssl", "none")
@@ -75,6 +77,8 @@ class SmtpChannel:
         mail["Subject"] = message.subject
         mail["From"] = self.sender
         mail["To"] = recipient
+        for name, value in message.headers.items():
+            mail[name] = value
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")
         try:

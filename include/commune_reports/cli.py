@@ -145,10 +145,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_discover(args: argparse.Namespace) -> int:
     from commune_reports import stages
+    from commune_reports.intake.take import take_configured
     from commune_reports.periods import parse_period_range
 
-    found = stages.register_inbox(load_settings(), parse_period_range(args.periods))
-    print(json.dumps(found, ensure_ascii=False, indent=2))
+    settings = load_settings()
+    now = dt.datetime.now(dt.UTC)
+    taken = take_configured(settings, f"discovery-{now:%Y%m%dT%H%M%S}-{os.getpid()}", now)
+    found = stages.register_inbox(settings, parse_period_range(args.periods), now)
+    print(
+        json.dumps({**found, **({"sources": taken} if taken else {})}, ensure_ascii=False, indent=2)
+    )
     return EXIT_OK
 
 
@@ -416,6 +422,9 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
             engine, parse_period_range(args.period), args.as_of or _today(), channels, now
         )
         sent += send_file_notices(engine, channels, now)
+        from commune_reports.intake.replies import send_configured
+
+        sent += send_configured(engine, channels, now)
     except DeliveryError as exc:
         print(mask(str(exc)), file=sys.stderr)
         return EXIT_ERROR

@@ -2,7 +2,8 @@
 
 - ``rejected``: to the unit's contacts (the district's when the unit is unknown), with every
   problem of the file at once: sheet, cell, value found and how to fix it, Vietnamese then
-  English (the same text as the quarantine note);
+  English (the same text as the quarantine note); by e-mail only when the file was not mailed
+  in (then the reply to its message, :mod:`commune_reports.intake.replies`, says it);
 - ``pending_correction``: to the district, a delivery for an approved period, held until the
   district decides, with what it would change;
 - ``stale_revision``: to the unit and the district, a replacement file that was last modified
@@ -28,7 +29,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from commune_reports.catalog import Catalog, load_catalog
-from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
+from commune_reports.channels import (
+    Channel,
+    DeliveryError,
+    Message,
+    SmtpChannel,
+    recorded,
+    targets,
+)
 from commune_reports.hierarchy import oversight_emails
 from commune_reports.ledger import select_in
 from commune_reports.warehouse import exclusive, utc_seconds, writing
@@ -225,10 +233,20 @@ def send_file_notices(
         notices, sent = pending(engine)
         if notices and not channels:
             log.warning("%d file notices due but no channel configured: nothing sent", len(notices))
+        from commune_reports.intake.replies import mailed_submissions
+
+        # a file mailed in is rejected in the reply to its message: no second e-mail
+        mailed = mailed_submissions(
+            engine, sorted({n["submission_id"] for n in notices if n["kind"] == "rejected"})
+        )
         for notice in notices:
             message = compose(notice, engine)
             mails = recipients(notice, catalog)
             for channel in channels:
+                if isinstance(channel, SmtpChannel) and (
+                    notice["kind"] == "rejected" and notice["submission_id"] in mailed
+                ):
+                    continue
                 for recipient in targets(channel, mails):
                     key = (notice["submission_id"], notice["kind"], channel.name, recipient)
                     if key in sent:

@@ -28,6 +28,9 @@ def run_periods(
     batch_id = batch_id or f"cli-{uuid.uuid4().hex[:12]}"
     codes = [p.code for p in periods]
     regimes = sorted({r for p in periods for r in regimes_for(p.period_type)})
+    from commune_reports.intake.take import take_configured
+
+    taken = take_configured(settings, batch_id)  # the remote sources', when configured
     found = stages.discover(settings, batch_id, periods=periods)
     checked = _check(settings, found["chunks"], codes)
     loaded = stages.load_batch(settings, batch_id)
@@ -45,6 +48,7 @@ def run_periods(
         )
     return {
         "batch_id": batch_id,
+        **({"sources": taken} if taken else {}),
         "new": found["new"],
         "resumed": found["resumed"],
         "still_arriving": sum(why == "still_arriving" for _, why in found["skipped"]),

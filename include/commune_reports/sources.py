@@ -134,18 +134,24 @@ def arrived(
         return True
     with path.open("rb") as handle:
         head = handle.read(8)
-        if head.startswith(b"PK"):
-            handle.seek(max(0, stat.st_size - 65_557))  # end record + the longest comment
-            tail = handle.read()
-            end = tail.rfind(b"PK\x05\x06")
-            complete = end >= 0 and end + 22 + int.from_bytes(
-                tail[end + 20 : end + 22], "little"
-            ) == len(tail)
-        elif head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-            complete = stat.st_size % 512 == 0 and stat.st_size >= 1536
-        else:
-            complete = False
-    return complete
+        handle.seek(max(0, stat.st_size - TAIL_BYTES))
+        return structurally_complete(head, handle.read(), stat.st_size)
+
+
+TAIL_BYTES = 65_557  # a zip's end record and the longest comment
+
+
+def structurally_complete(head: bytes, tail: bytes, size: int) -> bool:
+    """A zip (xlsx, ods) whose end record ends the file, or an OLE file (xls) of whole
+    sectors; ``tail`` is the file's last :data:`TAIL_BYTES` bytes (or all of it)."""
+    if head.startswith(b"PK"):
+        end = tail.rfind(b"PK\x05\x06")
+        return end >= 0 and end + 22 + int.from_bytes(tail[end + 20 : end + 22], "little") == len(
+            tail
+        )
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return size % 512 == 0 and size >= 1536
+    return False
 
 
 def unsafe_name_problem(name: str) -> Problem | None:
@@ -205,6 +211,7 @@ def register_files(
     now: dt.datetime,
     received_at: dt.datetime | None = None,
     resume: bool = False,
+    via: str | None = None,
 ) -> list[Registration]:
     """Archive and record each file not yet in the ledger, received ``now`` (when the pipeline
     first sees it) or at the stated ``received_at``; the others are duplicates of an earlier
@@ -213,7 +220,8 @@ def register_files(
     Files are hashed and archived outside any transaction; the ledger is checked again and
     written under the writers' lock, so two runs registering the same files at once record
     each file once. Files registered together arrive in the order of their modification
-    times (their arrival order is unknown), after every file registered before."""
+    times (their arrival order is unknown), after every file registered before. ``via``
+    names a remote source's kind (imap, sftp, object), whose receipt time is stated."""
     hashed = [(path, sha256_of(path), path.stat()) for path in files]
     digests = [d for _, d, _ in hashed]
     with engine.connect() as conn:
@@ -223,7 +231,8 @@ def register_files(
         for path, digest, _ in hashed
         if digest not in known and (target := _archive(settings, path, digest)) is not None
     }
-    via = "stated" if received_at is not None else ("inbox" if inbox_period else "ingest")
+    source = via
+    via = via or ("stated" if received_at is not None else ("inbox" if inbox_period else "ingest"))
     out: list[Registration] = []
     rows = []
     with writing(engine) as conn:
@@ -276,7 +285,11 @@ def register_files(
                 ),
                 rows,
             )
-            note = f"first seen ({via})" if via != "stated" else "receipt time stated"
+            note = (
+                f"received through {source}"
+                if source
+                else (f"first seen ({via})" if via != "stated" else "receipt time stated")
+            )
             ledger.record(
                 conn, [(r["submission_id"], None, "received", note) for r in rows], batch_id, now
             )

@@ -36,9 +36,11 @@ from tests.conftest import SAMPLE_INBOX
 from tests.integration.test_incremental_marts import _marts
 
 Q4 = Period(2023, 4)
-NEW = ("011_figure_lineage", "012_figure_checks", "013_reconcile_checks")
-# what 011-013 add, removed to make the warehouse the previous release left at 010
+NEW = ("011_figure_lineage", "012_figure_checks", "013_reconcile_checks", "014_intake")
+# what 011-014 add, removed to make the warehouse the previous release left at 010
 BEFORE = (
+    "DROP TABLE intake_replies",
+    "DROP TABLE intake_items",
     "DROP VIEW figure_lineage",
     "DROP VIEW delivery_values",
     "DROP VIEW unit_feeds",
@@ -96,7 +98,7 @@ def test_previous_release_upgrades_in_place(
 
     ensure_schema(engine)
 
-    assert ran == [["011", "012", "013"]]  # stamped at 010, then the rest
+    assert ran == [["011", "012", "013", "014"]]  # stamped at 010, then the rest
     assert _revision(warehouse) == [migrations.head()]
     with engine.connect() as conn:
         history = set(conn.execute(text("SELECT version FROM schema_migrations")).scalars())
@@ -113,7 +115,7 @@ def test_previous_release_upgrades_in_place(
 
     monkeypatch.setattr(wh, "writing", _no_writer)
     ensure_schema(engine)  # again: current, nothing to do
-    assert ran == [["011", "012", "013"]]
+    assert ran == [["011", "012", "013", "014"]]
 
 
 def test_current_reads_a_previous_release_without_writing(
