@@ -349,6 +349,13 @@ def build_collection_dag(
     )
     def collection() -> None:
         @task(multiple_outputs=False)
+        def take_from_sources() -> dict[str, Any]:
+            """Take the new items of the remote sources (a mailbox, an SFTP drop, an object
+            store: ``COMMUNE_REPORTS_SOURCES``) into this run's batch. When a source cannot be
+            read the task fails (and is told), and the run goes on with the rest."""
+            return _take_from_sources(f"{dag_id}:{get_current_context()['run_id']}")
+
+        @task(multiple_outputs=False, trigger_rule="all_done")
         def discover() -> list[dict[str, Any]]:
             """The run's periods (the param, else the last period due before the run), then
             archive and register their new inbox files under this run's batch, claim the
@@ -360,7 +367,6 @@ def build_collection_dag(
             context = get_current_context()
             periods = _run_periods(context, dag_id, period_type)
             batch_id = f"{dag_id}:{context['run_id']}"
-            _take_from_sources(batch_id)  # a mailbox, an SFTP drop, a store, if configured
             found = stages.discover(
                 _settings(), batch_id, periods=[parse_period(p) for p in periods]
             )
@@ -422,6 +428,7 @@ def build_collection_dag(
             return _send_alerts(periods, ("deadline",))
 
         work = discover()
+        take_from_sources() >> work
         checked = parse_and_validate.expand_kwargs(work)
         loaded = load(work)
         checked >> loaded
@@ -515,11 +522,16 @@ def build_discovery_dag(dag_id: str, schedule: Any, doc_md: str | None, start_da
 
             today = pendulum.now(TIMEZONE).date()
             periods = delivery_periods(today, load_catalog())
-            now = pendulum.now("UTC")
-            taken = _take_from_sources(f"discovery-{now:%Y%m%dT%H%M%S}-{os.getpid()}")
             found = register_inbox(_settings(), periods)
-            return {"periods": [p.code for p in periods], **found, "sources": taken}
+            return {"periods": [p.code for p in periods], **found}
+
+        @task(multiple_outputs=False)
+        def take_from_sources() -> dict[str, Any]:
+            """Take the new items of the remote sources, received at the servers' times."""
+            now = pendulum.now("UTC")
+            return _take_from_sources(f"discovery-{now:%Y%m%dT%H%M%S}-{os.getpid()}")
 
         register_new_files()
+        take_from_sources()
 
     return discovery()

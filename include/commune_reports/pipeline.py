@@ -28,9 +28,12 @@ def run_periods(
     batch_id = batch_id or f"cli-{uuid.uuid4().hex[:12]}"
     codes = [p.code for p in periods]
     regimes = sorted({r for p in periods for r in regimes_for(p.period_type)})
-    from commune_reports.intake.take import take_configured
+    from commune_reports.intake.take import IntakeError, take_configured
 
-    taken = take_configured(settings, batch_id)  # the remote sources', when configured
+    try:
+        taken: dict[str, Any] = take_configured(settings, batch_id)  # the remote sources'
+    except IntakeError as exc:  # logged by the source; the inbox is still collected
+        taken = {"errors": str(exc)}
     found = stages.discover(settings, batch_id, periods=periods)
     checked = _check(settings, found["chunks"], codes)
     loaded = stages.load_batch(settings, batch_id)

@@ -48,8 +48,16 @@ def test_collection_graph(dagbag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     assert "periods" in dag.params
     order = [t.task_id for t in dag.topological_sort()]
-    assert order[:4] == ["discover", "parse_and_validate", "load", "build_marts"]
-    assert set(order[4:]) == {
+    assert order[:5] == [
+        "take_from_sources",
+        "discover",
+        "parse_and_validate",
+        "load",
+        "build_marts",
+    ]
+    # a source that cannot be read fails its task (told), and the inbox is still collected
+    assert dag.task_dict["discover"].trigger_rule == "all_done"
+    assert set(order[5:]) == {
         "publish_report",
         "send_deadline_alerts",
         "send_file_notices",

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,7 @@ from tests.deployment.checks import (
     quarter_through_the_rest_api,
 )
 from tests.deployment.stack import REPO, Stack
+from tests.remote_servers import DovecotServer
 from tests.servers import SmtpServer
 from tests.snapshots import differences, snapshot
 
@@ -484,3 +485,65 @@ def test_the_district_approves_in_airflow_and_a_later_file_waits(stack: Stack) -
     applied = _latest_decision(engine, period).corrections_applied
     assert applied == 1
     stack.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": True})
+
+
+def test_a_form_mailed_to_the_mailbox_is_loaded_and_answered(
+    stack: Stack, smtp: SmtpServer, mailbox: DovecotServer
+) -> None:
+    """Through the real scheduler: a clerk who is not the unit's contact mails a corrected
+    form for 2023Q1 to the district's mailbox; the quarterly run takes it (the task's
+    ImapHook, the connection from the environment) at the mail server's receipt time,
+    replaces the unit's figures with it, moves the message to the handled folder and replies
+    to the clerk under their message, the unit's contact in copy; a second run takes nothing."""
+    import openpyxl
+
+    dag_id, period, unit = "commune_reports_quarterly", "2023Q1", "30052"
+    clerk, contact = "canbo.myhoa@gmail.example.com", "ubnd@myhoa.thapmuoi.example.vn"
+    book = openpyxl.load_workbook(stack.home / "inbox" / period / f"{unit}_{period}.xlsx")
+    row = next(r for r in book.active.iter_rows() if r[1].value == "dissemination_sessions")
+    row[4].value = int(row[4].value) + 7
+    corrected = stack.root / f"{unit}_{period}_bo_sung.xlsx"
+    book.save(corrected)
+    message = EmailMessage()
+    message["From"], message["To"] = clerk, "baocao@thapmuoi.example.vn"
+    message["Subject"], message["Message-ID"] = "Mỹ Hòa gửi lại báo cáo quý I", "<sua@myhoa>"
+    message.set_content("Xin gửi lại báo cáo đã sửa.")
+    message.add_attachment(
+        corrected.read_bytes(),
+        maintype="application",
+        subtype="octet-stream",
+        filename=corrected.name,
+    )
+    stack.unpause(dag_id)
+    stack.wait_idle(dag_id)
+    loaded = stack.trigger(dag_id, {"periods": period})  # the quarter's inbox files first
+    stack.wait_run(dag_id, loaded)
+    mailbox.deliver(message)  # then the correction, received later by the mail server
+    smtp.inbox.messages.clear()
+
+    run_id = stack.trigger(dag_id, {"periods": period})
+    stack.wait_run(dag_id, run_id)
+    first_try_only(stack, dag_id, run_id)
+
+    engine = get_engine(stack.warehouse_url)
+    with engine.connect() as conn:
+        sub = conn.execute(
+            text(
+                "SELECT s.status, s.received_via, s.received_at, i.outcome FROM submissions AS s "
+                "JOIN intake_items AS i ON i.submission_id = s.submission_id "
+                "WHERE i.item_key = '<sua@myhoa>'"
+            )
+        ).one()
+    assert (sub.status, sub.received_via, sub.outcome) == ("accepted", "imap", "taken")
+    assert mailbox.folder("INBOX") == [] and len(mailbox.folder("Processed")) == 1
+    replies = [(rcpts, m) for rcpts, m in smtp.inbox.messages if m["In-Reply-To"] == "<sua@myhoa>"]
+    assert sorted(r for rcpts, _ in replies for r in rcpts) == sorted([clerk, contact])
+    body = replies[0][1].get_body(preferencelist=("plain",)).get_content()
+    assert f"- {corrected.name}: đã nhận và tổng hợp (đơn vị {unit}, kỳ {period})." in body
+    assert replies[0][1]["Subject"] == "Re: Mỹ Hòa gửi lại báo cáo quý I"
+
+    again = stack.trigger(dag_id, {"periods": period})
+    stack.wait_run(dag_id, again)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM intake_items")).scalar_one() == 1
+    assert len([m for _, m in smtp.inbox.messages if m["In-Reply-To"] == "<sua@myhoa>"]) == 2

@@ -195,3 +195,29 @@ def test_the_airflow_hooks_open_the_same_sources(
         found = {s.name: [i.files[0][0] for i in s.offered(set(), now) if i.files] for s in sources}
     assert found == {"hop-thu": [FORM.name], "sftp": [FORM.name], "kho": [FORM.name]}
     assert type(sources[2].root).__name__ == "ObjectStoragePath"
+
+
+def test_a_source_that_cannot_be_read_does_not_stop_the_others(
+    home: Path, warehouse: str, sftp: SftpServer, dovecot: DovecotServer, monkeypatch
+) -> None:
+    _sftp_connection(sftp, monkeypatch)
+    secret = "sai-mat-khau-9431"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_COMMUNE_REPORTS_IMAP",
+        f"imap://{dovecot.user}:{secret}@127.0.0.1:{dovecot.port}?use_ssl=false",
+    )
+    write_sources(
+        home,
+        '[[source]]\nname = "hop-thu"\nkind = "imap"\nconn_id = "commune_reports_imap"\n'
+        '[[source]]\nname = "sftp-huyen"\nkind = "sftp"\nconn_id = "commune_reports_sftp"\n'
+        f'path = "{sftp.drop}"\n',
+        monkeypatch,
+    )
+    _upload(sftp, FORM, FORM.name)
+    (sftp.drop / FORM.name).touch()  # its time is now: complete zips are taken at once
+
+    summary = run_periods(load_settings(), [Q4])
+
+    assert "hop-thu: cannot connect: error: " in summary["sources"]["errors"]
+    assert secret not in summary["sources"]["errors"]
+    assert _submissions(warehouse) == [("30052", "accepted", "sftp")]

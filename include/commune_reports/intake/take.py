@@ -9,6 +9,7 @@ registered files are then duplicates of themselves, and a recorded item is only 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from commune_reports.intake.items import Offered, Source
 from commune_reports.quarantine import safe_name
+from commune_reports.redact import mask
 from commune_reports.settings import Settings
 from commune_reports.sources import register_files
 from commune_reports.warehouse import utc_seconds, writing
@@ -157,7 +159,7 @@ def take_all(
             log.exception("source %s failed", source.name)
             errors.append(f"{source.name}: {type(exc).__name__}: {exc}")
     if errors:
-        raise IntakeError("; ".join(errors))
+        raise IntakeError(mask("; ".join(errors)))
     return out
 
 
@@ -174,7 +176,7 @@ def take_configured(
     """Take from every source of ``COMMUNE_REPORTS_SOURCES`` (nothing when it is unset),
     opened by ``opener`` (Airflow's hooks in a task, the environment's connections else)."""
     from commune_reports.intake.config import load_sources
-    from commune_reports.intake.connect import open_from_env, opened
+    from commune_reports.intake.connect import open_from_env
     from commune_reports.warehouse import ensure_schema, get_engine
 
     configs = load_sources()
@@ -182,5 +184,21 @@ def take_configured(
         return {}
     engine = get_engine(settings.warehouse_url)
     ensure_schema(engine)
-    with opened(configs, opener or open_from_env) as sources:
-        return take_all(engine, settings, sources, batch_id, now)
+    opener = opener or open_from_env
+    errors: list[str] = []
+    out: dict[str, dict[str, int]] = {}
+    with contextlib.ExitStack() as stack:
+        sources = []
+        for config in configs:  # a server that is down does not keep the others from a run
+            try:
+                sources.append(opener(config, stack))
+            except Exception as exc:
+                log.exception("source %s: cannot connect", config.name)
+                errors.append(f"{config.name}: cannot connect: {type(exc).__name__}: {exc}")
+        try:
+            out = take_all(engine, settings, sources, batch_id, now)
+        except IntakeError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise IntakeError(mask("; ".join(errors)))
+    return out
