@@ -221,3 +221,41 @@ def test_a_source_that_cannot_be_read_does_not_stop_the_others(
     assert "hop-thu: cannot connect: error: " in summary["sources"]["errors"]
     assert secret not in summary["sources"]["errors"]
     assert _submissions(warehouse) == [("30052", "accepted", "sftp")]
+
+
+def test_the_same_form_by_mail_and_on_the_drop_loads_once(
+    home: Path, warehouse: str, sftp: SftpServer, dovecot: DovecotServer, monkeypatch, smtp
+) -> None:
+    from commune_reports.channels import SmtpChannel
+    from commune_reports.intake.replies import send_configured
+    from tests.intake.test_mailbox import _attach, _message
+
+    _sftp_connection(sftp, monkeypatch)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_COMMUNE_REPORTS_IMAP",
+        f"imap://{dovecot.user}:{dovecot.password}@127.0.0.1:{dovecot.port}?use_ssl=false",
+    )
+    write_sources(
+        home,
+        '[[source]]\nname = "sftp-huyen"\nkind = "sftp"\nconn_id = "commune_reports_sftp"\n'
+        f'path = "{sftp.drop}"\n'
+        '[[source]]\nname = "hop-thu"\nkind = "imap"\nconn_id = "commune_reports_imap"\n',
+        monkeypatch,
+    )
+    _upload(sftp, FORM, FORM.name)
+    (sftp.drop / FORM.name).touch()
+    dovecot.deliver(_attach(_message("ubnd@myhoa.thapmuoi.example.vn", "BC", "<hai@x>"), FORM))
+
+    summary = run_periods(load_settings(), [Q4])
+
+    assert summary["sources"]["sftp-huyen"]["taken"] == 1
+    assert summary["sources"]["hop-thu"]["duplicate"] == 1
+    assert _submissions(warehouse) == [("30052", "accepted", "sftp")]
+    channel = SmtpChannel(host="127.0.0.1", port=smtp.port, timeout=5)
+    send_configured(get_engine(warehouse), [channel], dt.datetime.now(dt.UTC))
+    ((_, reply),) = smtp.inbox.messages
+    body = reply.get_body(preferencelist=("plain",)).get_content()
+    assert (
+        "tệp này đã được gửi trước đó (không tính lại); đã nhận và tổng hợp (đơn vị 30052" in body
+    )
+    assert "this file was sent before (not counted twice); received and loaded (unit 30052" in body

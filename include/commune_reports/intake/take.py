@@ -116,7 +116,7 @@ def _register(
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # the archive holds every file taken
     for index, ((name, _), reg) in enumerate(zip(item.files, registrations, strict=True), 1):
-        outcome = "duplicate" if reg.status == "duplicate" else "taken"
+        outcome = "taken" if reg.status == "new" else "duplicate"  # the bytes came before
         rows.append(
             base
             | {
