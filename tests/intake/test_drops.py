@@ -259,3 +259,49 @@ def test_the_same_form_by_mail_and_on_the_drop_loads_once(
         "tệp này đã được gửi trước đó (không tính lại); đã nhận và tổng hợp (đơn vị 30052" in body
     )
     assert "this file was sent before (not counted twice); received and loaded (unit 30052" in body
+
+
+def test_an_object_storage_path_over_a_real_server(
+    home: Path, warehouse: str, sftp: SftpServer, monkeypatch
+) -> None:
+    """The object-store source through Airflow's ObjectStoragePath on a real server: OpenSSH,
+    by the SFTP provider's filesystem (sshfs) and its connection. Its files' times are set by
+    clients, so the receipt time is when the file was first seen."""
+    from commune_reports.airflow_support import open_source
+
+    _sftp_connection(sftp, monkeypatch)
+    write_sources(
+        home,
+        '[[source]]\nname = "kho"\nkind = "object"\nconn_id = "commune_reports_sftp"\n'
+        f'url = "sftp://{sftp.drop}/"\n',
+        monkeypatch,
+    )
+    _upload(sftp, FORM, FORM.name, mtime=dt.datetime(2023, 12, 1, tzinfo=dt.UTC).timestamp())
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    taken = take_configured(load_settings(), "run-1", opener=open_source)
+    again = take_configured(load_settings(), "run-2", opener=open_source)
+    monkeypatch.delenv("COMMUNE_REPORTS_SOURCES")
+    run_periods(load_settings(), [Q4])
+
+    assert taken["kho"] == {"items": 1, "again": 0, "taken": 1}
+    assert again["kho"] == {"items": 0, "again": 1}
+    assert _submissions(warehouse) == [("30052", "accepted", "object")]
+    with get_engine(warehouse).connect() as conn:
+        received = conn.execute(text("SELECT received_at FROM submissions")).scalar_one()
+    moment = received if isinstance(received, dt.datetime) else dt.datetime.fromisoformat(received)
+    assert (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)) >= before
+    _close_object_stores()
+
+
+def _close_object_stores() -> None:
+    """Airflow keeps each object store's filesystem (here an SSH connection) for the life of
+    the process, as a task process lives one task; close it before the test's logs close."""
+    import gc
+
+    from airflow.sdk.io import store
+
+    for each in list(store._STORE_CACHE.values()):
+        type(each.fs).clear_instance_cache()
+    store._STORE_CACHE.clear()
+    gc.collect()

@@ -5,7 +5,8 @@ name is a new delivery and the same file listed again is not. A file still being
 (modified within the settle time and not a complete zip or OLE file) is left for the next run.
 Receipt time: on SFTP, when the pipeline first sees the file (an SFTP client can set a file's
 time, so the file's own time is not the server's); in an object store, the time the store
-wrote the object (``LastModified``), which no client sets, except for ``file://`` prefixes.
+wrote the object (``LastModified``), which no client sets; first seen again for ``file://``
+and ``sftp://`` prefixes, whose files' times a client can set.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from commune_reports.intake.items import Offered, classify
 from commune_reports.sources import SETTLE_SECONDS, TAIL_BYTES, structurally_complete
 
 log = logging.getLogger(__name__)
+# protocols whose files' times a client can set: their receipt time is when first seen
+CLIENT_SET_TIMES = ("file", "local", "", "sftp", "ssh")
 
 
 def _hidden(name: str) -> bool:
@@ -112,7 +115,7 @@ class ObjectPrefix:
                 continue
             written = _written(info)
             key = f"{path.path}@{int(written.timestamp())}:{info.get('size')}"
-            received = now if path.protocol in ("file", "local", "") else written
+            received = now if path.protocol in CLIENT_SET_TIMES else written
             item = _item(self.kind, key, path.name, received, path)
             if key in known:
                 item.again = True
