@@ -488,7 +488,8 @@ def build_alerts_dag(dag_id: str, schedule: Any, doc_md: str | None, start_date:
                 mine = [parse_period(p) for p in periods if parse_period(p).period_type == kind]
                 if mine:
                     run_id = get_current_context()["run_id"]
-                    log.info("%s", run_periods(settings, mine, f"{dag_id}:{run_id}:{kind}"))
+                    batch = f"{dag_id}:{run_id}:{kind}"
+                    log.info("%s", run_periods(settings, mine, batch, opener=open_source))
             return periods
 
         @task

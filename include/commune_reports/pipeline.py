@@ -22,16 +22,21 @@ def regimes_for(period_type: str) -> list[str]:
 
 
 def run_periods(
-    settings: Settings, periods: Sequence[Period], batch_id: str | None = None
+    settings: Settings,
+    periods: Sequence[Period],
+    batch_id: str | None = None,
+    opener: Any = None,
 ) -> dict[str, Any]:
-    """Collect the inbox folders of ``periods`` through every stage (what a DAG run does)."""
+    """Collect the remote sources' new items and the inbox folders of ``periods`` through
+    every stage (what a DAG run does); ``opener`` opens the sources (Airflow's hooks in a
+    task, else the environment's connections)."""
     batch_id = batch_id or f"cli-{uuid.uuid4().hex[:12]}"
     codes = [p.code for p in periods]
     regimes = sorted({r for p in periods for r in regimes_for(p.period_type)})
     from commune_reports.intake.take import IntakeError, take_configured
 
     try:
-        taken: dict[str, Any] = take_configured(settings, batch_id)  # the remote sources'
+        taken: dict[str, Any] = take_configured(settings, batch_id, opener=opener)
     except IntakeError as exc:  # logged by the source; the inbox is still collected
         taken = {"errors": str(exc)}
     found = stages.discover(settings, batch_id, periods=periods)
