@@ -27,7 +27,7 @@ from commune_reports.periods import Period
 from commune_reports.pipeline import run_periods
 from commune_reports.settings import load_settings
 from commune_reports.template import write_form
-from commune_reports.warehouse import get_engine
+from commune_reports.warehouse import ensure_schema, get_engine
 from tests.conftest import SAMPLE_INBOX
 from tests.intake.conftest import write_sources
 from tests.remote_servers import DovecotServer
@@ -287,3 +287,44 @@ def test_a_message_arriving_during_a_run_is_taken_by_the_next(
             .all()
         )
     assert units == ["30037", "30052"]
+
+
+def test_overlapping_runs_take_each_message_once(
+    home: Path, warehouse: str, mailbox: str, dovecot: DovecotServer
+) -> None:
+    """The light discovery and a collection run reading the mailbox at once: each message is
+    one item, taken (not a duplicate of itself), and moved once."""
+    import threading
+
+    from commune_reports.intake.config import load_sources
+    from commune_reports.intake.take import take
+
+    sample = sorted((SAMPLE_INBOX / Q4.code).glob("*.xlsx"))[:6]
+    for i, path in enumerate(sample):
+        dovecot.deliver(_attach(_message(CONTACT_30052, f"BC {i}", f"<o{i}@x>"), path))
+    engine = get_engine(warehouse)
+    ensure_schema(engine)
+    (config,) = load_sources()
+    results: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def one(batch: str) -> None:
+        try:
+            client = dovecot.client()
+            source = Mailbox(config.name, client, config.folder, config.handled_folder)
+            results.append(take(engine, load_settings(), source, batch, dt.datetime.now(dt.UTC)))
+            client.logout()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(f"run-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sorted(r["items"] for r in results) == [0, 6]
+    with engine.connect() as conn:
+        outcomes = conn.execute(text("SELECT outcome, COUNT(*) FROM intake_items GROUP BY 1")).all()
+    assert [tuple(o) for o in outcomes] == [("taken", 6)]
+    assert len(dovecot.folder("Da xu ly")) == 6 and dovecot.folder("INBOX") == []

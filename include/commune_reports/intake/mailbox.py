@@ -84,11 +84,18 @@ class Mailbox:
                 if key in known:
                     yield Offered(key, self.kind, received, handle=uid, again=True)
                     continue
-                yield self._item(key, uid, received, message_id or None)
+                item = self._item(key, uid, received, message_id or None)
+                if item is not None:
+                    yield item
 
-    def _item(self, key: str, uid: str, received: dt.datetime, message_id: str | None) -> Offered:
+    def _item(
+        self, key: str, uid: str, received: dt.datetime, message_id: str | None
+    ) -> Offered | None:
         data = _ok(self.client.uid("FETCH", uid, "(BODY.PEEK[])"), "UID FETCH")
-        raw = next(body for _, body in _responses(data))
+        raw = next((body for _, body in _responses(data)), None)
+        if raw is None:
+            log.info("message %s is gone from %s (another client moved it)", key, self.folder)
+            return None
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         senders = getaddresses([str(message.get("From", ""))])
@@ -127,7 +134,7 @@ class Mailbox:
         status, _ = self.client.create(_quote(self.handled_folder))
         if status != "OK":
             log.debug("IMAP CREATE %s: %s (exists)", self.handled_folder, status)
-        capabilities = {c.upper() for c in getattr(self.client, "capabilities", ())}
+        capabilities = _capabilities(self.client)
         for start in range(0, len(uids), FETCH_AT_ONCE):
             batch = ",".join(uids[start : start + FETCH_AT_ONCE])
             if "MOVE" in capabilities:
@@ -139,6 +146,14 @@ class Mailbox:
                 _ok(self.client.uid("EXPUNGE", batch), "UID EXPUNGE")
             else:
                 _ok(self.client.expunge(), "EXPUNGE")
+
+
+def _capabilities(client: Any) -> set[str]:
+    """The server's capabilities now (after login they may differ from the greeting's)."""
+    status, data = client.capability()
+    if status != "OK" or not data:
+        return {str(c).upper() for c in getattr(client, "capabilities", ())}
+    return {c.upper() for c in data[-1].decode(errors="replace").split()}
 
 
 def _responses(data: list[Any]) -> Iterator[tuple[bytes, bytes]]:

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from commune_reports.quarantine import safe_name
 from commune_reports.redact import mask
 from commune_reports.settings import Settings
 from commune_reports.sources import register_files
-from commune_reports.warehouse import utc_seconds, writing
+from commune_reports.warehouse import exclusive, utc_seconds, writing
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +51,26 @@ def known_keys(engine: Engine, source: str) -> set[str]:
 def take(
     engine: Engine, settings: Settings, source: Source, batch_id: str, now: dt.datetime
 ) -> dict[str, int]:
-    """Take one source's new items under ``batch_id``; return what was done, by outcome."""
-    known = known_keys(engine, source.name)
+    """Take one source's new items under ``batch_id``; return what was done, by outcome.
+    Runs that overlap (the light discovery and a collection run) take turns per source, so
+    the second finds the first's items recorded and moved."""
     counts: dict[str, int] = {"items": 0, "again": 0}
-    handled: list[Offered] = []
-    for item in source.offered(known, now):
-        if item.again:
-            counts["again"] += 1
+    with exclusive(engine, f"intake:{source.name}"):
+        known = known_keys(engine, source.name)
+        handled: list[Offered] = []
+        for item in source.offered(known, now):
+            if item.again:
+                counts["again"] += 1
+                handled.append(item)
+                continue
+            rows = _register(engine, settings, source, item, batch_id, now)
+            with writing(engine) as conn:
+                conn.execute(_INSERT, rows)
+            counts["items"] += 1
+            for row in rows:
+                counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
             handled.append(item)
-            continue
-        rows = _register(engine, settings, source, item, batch_id, now)
-        with writing(engine) as conn:
-            conn.execute(_INSERT, rows)
-        counts["items"] += 1
-        for row in rows:
-            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
-        handled.append(item)
-    source.done(handled)
+        source.done(handled)
     log.info("source %s (%s): %s", source.name, source.kind, counts)
     return counts
 
@@ -93,7 +97,7 @@ def _register(
     }
     rows: list[dict[str, Any]] = []
     folder = settings.home / "incoming" / safe_name(source.name)
-    folder = folder / hashlib.sha256(item.key.encode()).hexdigest()[:20]
+    folder = folder / f"{hashlib.sha256(item.key.encode()).hexdigest()[:20]}-{uuid.uuid4().hex[:8]}"
     staged: list[Path] = []
     try:
         for index, (name, data) in enumerate(item.files, start=1):
