@@ -27,7 +27,14 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, text
 
 from commune_reports.catalog import Catalog, Regime, load_catalog
-from commune_reports.channels import Channel, DeliveryError, Message, recorded, targets
+from commune_reports.channels import (
+    Channel,
+    DeliveryError,
+    Message,
+    raise_failures,
+    recorded,
+    targets,
+)
 from commune_reports.completeness import NOT_REPORTED, end_of_day, unit_rows
 from commune_reports.hierarchy import overseer, oversight_emails
 from commune_reports.periods import Period, cutoff_window, deadline, parse_period_range
@@ -373,11 +380,7 @@ def deliver(
                         "units": [u["unit_code"] for u in alert.units],
                     }
                 )
-    if failures:
-        raise DeliveryError(
-            f"{len(failures)} alert deliveries failed (not recorded, will be retried): "
-            + "; ".join(failures[:5])
-        )
+    raise_failures(failures, "alert deliveries")
     return delivered
 
 

@@ -25,6 +25,16 @@ class DeliveryError(RuntimeError):
     """A channel could not deliver: the alert is not recorded as sent and will be retried."""
 
 
+def raise_failures(failures: list[str], what: str) -> None:
+    """All of a step's failed deliveries as one error (the first five named): none was
+    recorded as sent, so the next run tries them again."""
+    if failures:
+        raise DeliveryError(
+            f"{len(failures)} {what} failed (not recorded, will be retried): "
+            + "; ".join(failures[:5])
+        )
+
+
 @dataclass(frozen=True)
 class Message:
     subject: str

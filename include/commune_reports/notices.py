@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from commune_reports.catalog import Catalog, load_catalog
 from commune_reports.channels import (
@@ -34,6 +34,7 @@ from commune_reports.channels import (
     DeliveryError,
     Message,
     SmtpChannel,
+    raise_failures,
     recorded,
     targets,
 )
@@ -70,23 +71,11 @@ def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, s
                 text("SELECT submission_id, kind, channel, recipient FROM notices_sent")
             )
         }
-        ids = sorted({r.submission_id for r in owed if r.kind == "rejected"})
-        problems: dict[str, list[dict[str, Any]]] = {}
-        for r in select_in(
+        problems = file_problems(
             conn,
-            "SELECT submission_id, rule, sheet, cell, found, message_vi, message_en "
-            "FROM submission_errors WHERE submission_id IN :ids ORDER BY submission_id, seq",
-            ids,
-        ):
-            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
-        for r in select_in(
-            conn,
-            "SELECT submission_id, check_code AS rule, sheet, cell, "
-            "CAST(value AS TEXT) AS found, message_vi, message_en FROM submission_holds "
-            "WHERE submission_id IN :ids ORDER BY submission_id, check_code, period_code",
-            sorted({r.submission_id for r in owed if r.kind == "held"}),
-        ):
-            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
+            rejected=sorted({r.submission_id for r in owed if r.kind == "rejected"}),
+            held=sorted({r.submission_id for r in owed if r.kind == "held"}),
+        )
     rows = sorted([*owed, *stale], key=lambda r: (r.arrival_seq or 0, r.seq))
     out = []
     for r in rows:
@@ -94,6 +83,28 @@ def pending(engine: Engine) -> tuple[list[dict[str, Any]], set[tuple[str, str, s
         item["problems"] = problems.get(r.submission_id, [])
         out.append(item)
     return out, sent
+
+
+# a rejected file's errors, and a held file's findings in the same shape (IN :ids expands)
+_PROBLEMS = (
+    "SELECT submission_id, rule, sheet, cell, found, message_vi, message_en "
+    "FROM submission_errors WHERE submission_id IN :ids ORDER BY submission_id, seq",
+    "SELECT submission_id, check_code AS rule, sheet, cell, CAST(value AS TEXT) AS found, "
+    "message_vi, message_en FROM submission_holds WHERE submission_id IN :ids "
+    "ORDER BY submission_id, check_code, period_code",
+)
+
+
+def file_problems(
+    conn: Connection, rejected: Sequence[str], held: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each file's problems (sheet, cell, value found, both messages, rule): the errors of
+    the ``rejected`` files and the findings holding the ``held`` ones."""
+    problems: dict[str, list[dict[str, Any]]] = {}
+    for sql, ids in zip(_PROBLEMS, (rejected, held), strict=True):
+        for r in select_in(conn, sql, list(ids)):
+            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
+    return problems
 
 
 def _paragraphs(lines: list[str]) -> str:
@@ -267,9 +278,5 @@ def send_file_notices(
                             row | {"at": utc_seconds(now)},
                         )
                     delivered.append(row)
-    if failures:
-        raise DeliveryError(
-            f"{len(failures)} notice deliveries failed (not recorded, will be retried): "
-            + "; ".join(failures[:5])
-        )
+    raise_failures(failures, "notice deliveries")
     return delivered

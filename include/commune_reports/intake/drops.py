@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import posixpath
 import stat as stat_module
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from commune_reports.intake.items import Offered, classify
@@ -36,8 +36,30 @@ def _settled(data: bytes, modified: float, now: dt.datetime) -> bool:
     return structurally_complete(data[:8], data[-TAIL_BYTES:], len(data))
 
 
-def _item(kind: str, key: str, name: str, received: dt.datetime, handle: Any) -> Offered:
-    return Offered(key, kind, received, handle=handle)
+def _offer(
+    item: Offered,
+    name: str,
+    known: set[str],
+    read: Callable[[], bytes],
+    modified: float,
+    size: int | None,
+    now: dt.datetime,
+) -> Offered | None:
+    """One remote file as an item: found again (not read), refused (not a form), taken, or
+    None while it is still being uploaded (its size not reached, or not settled)."""
+    if item.key in known:
+        item.again = True
+        return item
+    kind = classify(name)
+    if kind != "form":
+        item.refused.append((name, kind))
+        return item
+    data = read()
+    if (size is not None and len(data) != size) or not _settled(data, modified, now):
+        log.info("%s: still being uploaded, left for the next run", item.handle)
+        return None
+    item.files.append((name, data))
+    return item
 
 
 class SftpDrop:
@@ -56,23 +78,21 @@ class SftpDrop:
                 continue
             remote = posixpath.join(self.path, entry.filename)
             key = f"{remote}@{int(entry.st_mtime or 0)}:{entry.st_size}"
-            item = _item(self.kind, key, entry.filename, now, remote)
-            if key in known:
-                item.again = True
-                yield item
-                continue
-            kind = classify(entry.filename)
-            if kind != "form":
-                item.refused.append((entry.filename, kind))
-                yield item
-                continue
-            with self.client.open(remote, "rb") as handle:
-                data = handle.read()
-            if len(data) != entry.st_size or not _settled(data, entry.st_mtime or 0, now):
-                log.info("%s: still being uploaded, left for the next run", remote)
-                continue
-            item.files.append((entry.filename, data))
-            yield item
+            offered = _offer(
+                Offered(key, self.kind, now, handle=remote),
+                entry.filename,
+                known,
+                lambda remote=remote: self._read(remote),
+                entry.st_mtime or 0,
+                entry.st_size,
+                now,
+            )
+            if offered is not None:
+                yield offered
+
+    def _read(self, remote: str) -> bytes:
+        with self.client.open(remote, "rb") as handle:
+            return handle.read()
 
     def done(self, items: list[Offered]) -> None:
         """Move the taken files to ``handled_path`` (left in place when it is empty)."""
@@ -116,21 +136,17 @@ class ObjectPrefix:
             written = _written(info)
             key = f"{path.path}@{int(written.timestamp())}:{info.get('size')}"
             received = now if path.protocol in CLIENT_SET_TIMES else written
-            item = _item(self.kind, key, path.name, received, path)
-            if key in known:
-                item.again = True
-                yield item
-                continue
-            kind = classify(path.name)
-            if kind != "form":
-                item.refused.append((path.name, kind))
-                yield item
-                continue
-            data = path.read_bytes()
-            if not _settled(data, written.timestamp(), now):
-                continue
-            item.files.append((path.name, data))
-            yield item
+            offered = _offer(
+                Offered(key, self.kind, received, handle=path),
+                path.name,
+                known,
+                path.read_bytes,
+                written.timestamp(),
+                info.get("size"),
+                now,
+            )
+            if offered is not None:
+                yield offered
 
     def done(self, items: list[Offered]) -> None:
         """Objects stay where they are (buckets are often write-once for the units); their

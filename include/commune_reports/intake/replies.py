@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from commune_reports.catalog import Catalog, load_catalog
-from commune_reports.channels import Channel, DeliveryError, Message, SmtpChannel
+from commune_reports.channels import Channel, DeliveryError, Message, SmtpChannel, raise_failures
 from commune_reports.ledger import FINAL, select_in
+from commune_reports.notices import file_problems
 from commune_reports.periods import TIMEZONE
 from commune_reports.warehouse import exclusive, query, utc_seconds, writing
 
@@ -47,23 +48,11 @@ def due(engine: Engine) -> list[dict[str, Any]]:
     """The messages to answer now: their files, each with its verdict and problems."""
     with engine.connect() as conn:
         rows = conn.execute(query("intake_replies_due")).all()
-        ids = sorted({r.submission_id for r in rows if r.submission_id})
-        problems: dict[str, list[dict[str, Any]]] = {}
-        for r in select_in(
+        problems = file_problems(
             conn,
-            "SELECT submission_id, rule, sheet, cell, found, message_vi, message_en "
-            "FROM submission_errors WHERE submission_id IN :ids ORDER BY submission_id, seq",
-            ids,
-        ):
-            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
-        for r in select_in(
-            conn,
-            "SELECT submission_id, check_code AS rule, sheet, cell, "
-            "CAST(value AS TEXT) AS found, message_vi, message_en FROM submission_holds "
-            "WHERE submission_id IN :ids ORDER BY submission_id, check_code, period_code",
-            ids,
-        ):
-            problems.setdefault(r.submission_id, []).append(dict(r._mapping))
+            rejected=sorted({r.submission_id for r in rows if r.status == "rejected"}),
+            held=sorted({r.submission_id for r in rows if r.status == "held"}),
+        )
     messages: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
         message = messages.setdefault(
@@ -222,11 +211,7 @@ def send_replies(
                             "key": message["item_key"],
                         },
                     )
-    if failures:
-        raise DeliveryError(
-            f"{len(failures)} replies failed (not recorded, will be retried): "
-            + "; ".join(failures[:5])
-        )
+    raise_failures(failures, "replies")
     return delivered
 
 
